@@ -1,0 +1,133 @@
+// Command cairn is the Cairn private Terraform registry.
+//
+//	cairn serve      start the registry (embedded PostgreSQL and TLS by default)
+//	cairn migrate    apply database migrations and exit
+//	cairn version    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cairn-registry/cairn/config"
+	"github.com/cairn-registry/cairn/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "cairn:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: cairn <command> [flags]
+
+commands:
+  serve     start the registry
+  migrate   apply database migrations and exit
+  version   print the version
+
+Every flag has a CAIRN_* environment variable; see "cairn serve -h".
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "cairn", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("cairn is ready", "url", srv.URL, "version", version)
+	printWelcome(stdout, srv)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-srv.Done():
+		if err != nil {
+			log.Error("server stopped", "error", err)
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printWelcome(w io.Writer, srv *server.Server) {
+	fmt.Fprintf(w, "\nCairn is running at %s\n", srv.URL)
+	if srv.CAPath != "" {
+		fmt.Fprintf(w, `
+It serves HTTPS with a certificate from a local CA generated for this machine:
+  %[1]s
+Trust it from the command line and from terraform with:
+  curl --cacert %[1]s %[2]s/readyz
+  export SSL_CERT_FILE=%[1]s
+`, srv.CAPath, srv.URL)
+	}
+	fmt.Fprintf(w, `
+Create the first administrator and an API token (prints the token):
+  bin/cairn admin bootstrap --username admin
+`)
+	fmt.Fprintln(w)
+}
+
+func migrate(args []string, stderr io.Writer) error {
+	cfg, err := config.Load(args, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, err := server.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	db.Close()
+	log.Info("database is up to date")
+	return nil
+}

@@ -1,0 +1,293 @@
+// Package config loads Cairn's configuration from CAIRN_* environment
+// variables (command-line flags may override them) and validates it once, at
+// start, with errors that name the variable at fault.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Storage backends.
+const (
+	StorageFS = "fs"
+	StorageS3 = "s3"
+)
+
+// Config is every setting Cairn reads. The README's configuration table lists
+// the same variables with the same defaults.
+type Config struct {
+	// DataDir holds the embedded PostgreSQL cluster, the filesystem blob
+	// store and the generated TLS material.
+	DataDir string
+	// Listen is the address the HTTPS (or HTTP) server binds.
+	Listen string
+	// PublicURL is the externally visible base URL, without a trailing slash.
+	PublicURL string
+	// DatabaseURL points at an external PostgreSQL; empty means embedded.
+	DatabaseURL string
+	// PGBin is the directory holding initdb and postgres for the embedded
+	// cluster; empty means search PATH and the usual install locations.
+	PGBin string
+
+	Storage string
+	S3      S3Config
+
+	// TLSCert and TLSKey are PEM files; both empty means a generated local CA.
+	TLSCert string
+	TLSKey  string
+	// Insecure serves plain HTTP (behind a TLS-terminating proxy).
+	Insecure bool
+
+	LogLevel  slog.Level
+	LogFormat string
+
+	// MaxUploadBytes caps one uploaded archive.
+	MaxUploadBytes int64
+}
+
+// S3Config configures the S3-compatible blob store.
+type S3Config struct {
+	Endpoint  string
+	Bucket    string
+	Region    string
+	AccessKey string
+	SecretKey string
+	UseTLS    bool
+	// Presign redirects downloads to presigned object-store URLs.
+	Presign bool
+}
+
+// Var describes one configuration variable, for flags, docs and errors.
+type Var struct {
+	Env     string
+	Flag    string
+	Default string
+	Help    string
+}
+
+// Vars is the table of every variable, in README order.
+var Vars = []Var{
+	{"CAIRN_DATA_DIR", "data-dir", "./data", "directory for the embedded PostgreSQL, filesystem blobs and generated TLS files"},
+	{"CAIRN_LISTEN", "listen", ":8443", "address to listen on"},
+	{"CAIRN_PUBLIC_URL", "public-url", "https://localhost:<port>", "URL clients use to reach Cairn (used in discovery and download links)"},
+	{"CAIRN_DATABASE_URL", "database-url", "(embedded)", "PostgreSQL connection URL; empty starts a private cluster under $CAIRN_DATA_DIR/postgres"},
+	{"CAIRN_PG_BIN", "pg-bin", "(searched)", "directory with the PostgreSQL server binaries for the embedded cluster"},
+	{"CAIRN_STORAGE", "storage", "fs", "blob store: fs (under $CAIRN_DATA_DIR/blobs) or s3"},
+	{"CAIRN_S3_ENDPOINT", "s3-endpoint", "", "S3 endpoint host[:port], e.g. s3.amazonaws.com or 127.0.0.1:9000"},
+	{"CAIRN_S3_BUCKET", "s3-bucket", "", "S3 bucket (created if missing)"},
+	{"CAIRN_S3_REGION", "s3-region", "us-east-1", "S3 region"},
+	{"CAIRN_S3_ACCESS_KEY", "s3-access-key", "", "S3 access key id"},
+	{"CAIRN_S3_SECRET_KEY", "s3-secret-key", "", "S3 secret access key"},
+	{"CAIRN_S3_TLS", "s3-tls", "true", "use HTTPS to reach the S3 endpoint"},
+	{"CAIRN_S3_PRESIGN", "s3-presign", "false", "send downloads straight to presigned S3 URLs"},
+	{"CAIRN_TLS_CERT", "tls-cert", "(generated)", "PEM certificate; with CAIRN_TLS_KEY replaces the generated local CA"},
+	{"CAIRN_TLS_KEY", "tls-key", "(generated)", "PEM private key for CAIRN_TLS_CERT"},
+	{"CAIRN_INSECURE_HTTP", "insecure-http", "false", "serve plain HTTP (only behind a TLS-terminating proxy)"},
+	{"CAIRN_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"CAIRN_LOG_FORMAT", "log-format", "text", "text or json"},
+	{"CAIRN_MAX_UPLOAD_SIZE", "max-upload-size", "1073741824", "largest accepted archive, in bytes"},
+}
+
+// Load reads the environment (through getenv, os.Getenv when nil), lets flags
+// in args override it, and validates the result.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	values := make(map[string]string, len(Vars))
+	for _, v := range Vars {
+		values[v.Env] = getenv(v.Env)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	flagValues := make(map[string]*string, len(Vars))
+	for _, v := range Vars {
+		flagValues[v.Env] = fs.String(v.Flag, "", fmt.Sprintf("%s (env %s, default %s)", v.Help, v.Env, v.Default))
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, v := range Vars {
+			if v.Flag == f.Name {
+				values[v.Env] = *flagValues[v.Env]
+			}
+		}
+	})
+	return parse(values)
+}
+
+func parse(values map[string]string) (*Config, error) {
+	get := func(env string) string { return strings.TrimSpace(values[env]) }
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
+	}
+	boolean := func(env string, def bool) bool {
+		s := get(env)
+		if s == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			bad(env, "%q is not a boolean (use true or false)", s)
+		}
+		return b
+	}
+
+	c := &Config{
+		DataDir:     get("CAIRN_DATA_DIR"),
+		Listen:      get("CAIRN_LISTEN"),
+		PublicURL:   strings.TrimRight(get("CAIRN_PUBLIC_URL"), "/"),
+		DatabaseURL: get("CAIRN_DATABASE_URL"),
+		PGBin:       get("CAIRN_PG_BIN"),
+		Storage:     strings.ToLower(get("CAIRN_STORAGE")),
+		TLSCert:     get("CAIRN_TLS_CERT"),
+		TLSKey:      get("CAIRN_TLS_KEY"),
+		Insecure:    boolean("CAIRN_INSECURE_HTTP", false),
+		LogFormat:   strings.ToLower(get("CAIRN_LOG_FORMAT")),
+		S3: S3Config{
+			Endpoint:  get("CAIRN_S3_ENDPOINT"),
+			Bucket:    get("CAIRN_S3_BUCKET"),
+			Region:    get("CAIRN_S3_REGION"),
+			AccessKey: get("CAIRN_S3_ACCESS_KEY"),
+			SecretKey: values["CAIRN_S3_SECRET_KEY"],
+			UseTLS:    boolean("CAIRN_S3_TLS", true),
+			Presign:   boolean("CAIRN_S3_PRESIGN", false),
+		},
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if c.Listen == "" {
+		c.Listen = ":8443"
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		bad("CAIRN_LISTEN", "%q is not host:port (%v)", c.Listen, err)
+	}
+	scheme := "https"
+	if c.Insecure {
+		scheme = "http"
+	}
+	if c.PublicURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = scheme + "://" + net.JoinHostPort(host, port)
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("CAIRN_PUBLIC_URL", "%q is not an absolute http(s) URL", c.PublicURL)
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		bad("CAIRN_PUBLIC_URL", "%q must not carry a query or fragment", c.PublicURL)
+	}
+	if c.DatabaseURL != "" {
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.Contains(c.DatabaseURL, "=") {
+			bad("CAIRN_DATABASE_URL", "expected a postgres:// URL or a key=value connection string")
+		}
+	}
+
+	switch c.Storage {
+	case "":
+		c.Storage = StorageFS
+	case StorageFS:
+	case StorageS3:
+		if c.S3.Endpoint == "" {
+			bad("CAIRN_S3_ENDPOINT", "required when CAIRN_STORAGE=s3")
+		} else if strings.Contains(c.S3.Endpoint, "://") {
+			bad("CAIRN_S3_ENDPOINT", "give host[:port] without a scheme; CAIRN_S3_TLS chooses https")
+		}
+		if c.S3.Bucket == "" {
+			bad("CAIRN_S3_BUCKET", "required when CAIRN_STORAGE=s3")
+		}
+		if c.S3.AccessKey == "" {
+			bad("CAIRN_S3_ACCESS_KEY", "required when CAIRN_STORAGE=s3")
+		}
+		if c.S3.SecretKey == "" {
+			bad("CAIRN_S3_SECRET_KEY", "required when CAIRN_STORAGE=s3")
+		}
+	default:
+		bad("CAIRN_STORAGE", "%q is not a storage backend (use fs or s3)", c.Storage)
+	}
+	if c.S3.Region == "" {
+		c.S3.Region = "us-east-1"
+	}
+
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("CAIRN_TLS_CERT", "CAIRN_TLS_CERT and CAIRN_TLS_KEY must be set together")
+	}
+	for _, env := range []string{"CAIRN_TLS_CERT", "CAIRN_TLS_KEY"} {
+		if p := get(env); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				bad(env, "cannot read %s: %v", p, err)
+			}
+		}
+	}
+	if c.Insecure && c.TLSCert != "" {
+		bad("CAIRN_INSECURE_HTTP", "cannot be combined with CAIRN_TLS_CERT")
+	}
+
+	switch lvl := strings.ToLower(get("CAIRN_LOG_LEVEL")); lvl {
+	case "", "info":
+		c.LogLevel = slog.LevelInfo
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		bad("CAIRN_LOG_LEVEL", "%q is not a level (use debug, info, warn or error)", lvl)
+	}
+	switch c.LogFormat {
+	case "":
+		c.LogFormat = "text"
+	case "text", "json":
+	default:
+		bad("CAIRN_LOG_FORMAT", "%q is not a format (use text or json)", c.LogFormat)
+	}
+
+	c.MaxUploadBytes = 1 << 30
+	if s := get("CAIRN_MAX_UPLOAD_SIZE"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			bad("CAIRN_MAX_UPLOAD_SIZE", "%q is not a positive number of bytes", s)
+		}
+		c.MaxUploadBytes = n
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return c, nil
+}
+
+func joinIndented(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+// PostgresDir is where the embedded cluster lives.
+func (c *Config) PostgresDir() string { return filepath.Join(c.DataDir, "postgres") }
+
+// BlobDir is where the filesystem blob store keeps archives.
+func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
+// TLSDir is where the generated CA and server certificate live.
+func (c *Config) TLSDir() string { return filepath.Join(c.DataDir, "tls") }

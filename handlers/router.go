@@ -1,0 +1,43 @@
+// Package handlers holds Cairn's HTTP surfaces: thin gin handlers that parse
+// a request, call a domain service and write the surface's own wire format.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cairn-registry/cairn/static"
+)
+
+// Deps is what the router needs from the rest of the program.
+type Deps struct {
+	Log       *slog.Logger
+	PublicURL string
+	// Ready lists the dependencies /readyz checks, by name.
+	Ready map[string]Pinger
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New builds the router for every surface.
+func New(d Deps) http.Handler {
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestID(d.Log), accessLog(), recovery())
+
+	r.GET("/healthz", healthz)
+	r.HEAD("/healthz", healthz)
+	r.GET("/readyz", readyz(d.Ready))
+	r.HEAD("/readyz", readyz(d.Ready))
+	r.GET("/", index(d))
+	r.StaticFS("/static", http.FS(static.FS))
+
+	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
+	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })
+	return r
+}

@@ -1,0 +1,275 @@
+// Package server wires a running Cairn from its configuration: database
+// (external, or a private cluster it starts), migrations, blob store, TLS and
+// the HTTP server. cmd/cairn and the end-to-end tests both start it here.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-registry/cairn/blobs"
+	"github.com/cairn-registry/cairn/config"
+	"github.com/cairn-registry/cairn/handlers"
+	"github.com/cairn-registry/cairn/internal/pgcluster"
+	"github.com/cairn-registry/cairn/internal/tlsca"
+	"github.com/cairn-registry/cairn/queries"
+)
+
+// embeddedDB is the database Cairn creates in its private cluster.
+const embeddedDB = "cairn"
+
+// Server is a started Cairn.
+type Server struct {
+	Config   *config.Config
+	Pool     *pgxpool.Pool
+	Blobs    blobs.Store
+	Log      *slog.Logger
+	URL      string // base URL actually served (PublicURL with the bound port)
+	CAPath   string // generated CA clients should trust, if any
+	Listener net.Listener
+
+	cluster *pgcluster.Cluster
+	http    *http.Server
+	served  chan error
+}
+
+// Database is an open, migrated database (and the private cluster behind it,
+// if Cairn started one).
+type Database struct {
+	URL     string
+	Cluster *pgcluster.Cluster
+}
+
+// Close stops the private cluster, if any.
+func (d *Database) Close() {
+	if d.Cluster != nil {
+		d.Cluster.Stop()
+	}
+}
+
+// OpenDatabase returns the configured database URL, starting the private
+// cluster under $CAIRN_DATA_DIR/postgres when none is configured, and
+// applies pending migrations.
+func OpenDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Database, error) {
+	db := &Database{URL: cfg.DatabaseURL}
+	if db.URL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("CAIRN_DATA_DIR: %w", err)
+		}
+		logf, err := os.OpenFile(filepath.Join(cfg.DataDir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("CAIRN_DATA_DIR: %w", err)
+		}
+		log.Info("starting embedded PostgreSQL", "dir", cfg.PostgresDir(), "log", logf.Name())
+		c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: cfg.PostgresDir(), BinDir: cfg.PGBin, Log: logf})
+		if err != nil {
+			logf.Close()
+			return nil, err
+		}
+		db.Cluster = c
+		if err := createDatabase(ctx, c.URL("postgres"), embeddedDB); err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.URL = c.URL(embeddedDB)
+	}
+	n, err := queries.Migrate(ctx, db.URL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("applied database migrations", "count", n)
+	}
+	return db, nil
+}
+
+func createDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect to embedded PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("create database %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// OpenBlobs opens the configured blob store.
+func OpenBlobs(ctx context.Context, cfg *config.Config) (blobs.Store, error) {
+	switch cfg.Storage {
+	case config.StorageS3:
+		s, err := blobs.NewS3(ctx, blobs.S3Config{
+			Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Region: cfg.S3.Region,
+			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, UseTLS: cfg.S3.UseTLS, Presign: cfg.S3.Presign,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("CAIRN_STORAGE=s3: %w", err)
+		}
+		return s, nil
+	default:
+		return blobs.NewFS(cfg.BlobDir())
+	}
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Start brings every part up and begins serving. Call Shutdown to stop.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{Config: cfg, Log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("CAIRN_LISTEN=%s: %w", cfg.Listen, err)
+	}
+	s.Listener = ln
+	s.URL = servedURL(cfg, ln.Addr())
+
+	db, err := OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.cluster = db.Cluster
+	poolCfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		return nil, fmt.Errorf("CAIRN_DATABASE_URL: %w", err)
+	}
+	if s.Pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
+	if s.Blobs, err = OpenBlobs(ctx, cfg); err != nil {
+		return nil, err
+	}
+
+	var tlsCfg *tls.Config
+	if !cfg.Insecure {
+		var cert tls.Certificate
+		if cfg.TLSCert != "" {
+			if cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+				return nil, fmt.Errorf("CAIRN_TLS_CERT/CAIRN_TLS_KEY: %w", err)
+			}
+		} else {
+			m, err := tlsca.Ensure(cfg.TLSDir(), certHosts(s.URL), time.Now())
+			if err != nil {
+				return nil, fmt.Errorf("generate TLS certificate in %s: %w", cfg.TLSDir(), err)
+			}
+			cert, s.CAPath = m.Cert, m.CAPath
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	handler := handlers.New(handlers.Deps{
+		Log:       log,
+		PublicURL: s.URL,
+		Ready:     map[string]handlers.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
+	})
+	s.http = &http.Server{
+		Handler:           handler,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		var err error
+		if tlsCfg != nil {
+			err = s.http.ServeTLS(ln, "", "")
+		} else {
+			err = s.http.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.served <- err
+	}()
+	return s, nil
+}
+
+// Done delivers the serve loop's error when it stops on its own.
+func (s *Server) Done() <-chan error { return s.served }
+
+// Shutdown stops accepting requests, lets in-flight ones finish (until ctx
+// ends), then closes the pool and stops the private cluster.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	s.close()
+	return err
+}
+
+func (s *Server) close() {
+	if s.http == nil && s.Listener != nil {
+		s.Listener.Close()
+	}
+	if s.Pool != nil {
+		s.Pool.Close()
+	}
+	if s.cluster != nil {
+		s.cluster.Stop()
+	}
+}
+
+// servedURL is PublicURL, except that when PublicURL was derived from the
+// listen address the real bound port (for ":0") replaces the configured one.
+func servedURL(cfg *config.Config, addr net.Addr) string {
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return cfg.PublicURL
+	}
+	_, cfgPort, _ := net.SplitHostPort(cfg.Listen)
+	if u.Port() == cfgPort && cfgPort == "0" {
+		if tcp, ok := addr.(*net.TCPAddr); ok {
+			u.Host = net.JoinHostPort(u.Hostname(), fmt.Sprint(tcp.Port))
+		}
+	}
+	return u.String()
+}
+
+func certHosts(publicURL string) []string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		return []string{u.Hostname()}
+	}
+	return nil
+}
+
+type poolPinger struct{ pool *pgxpool.Pool }
+
+func (p poolPinger) Ping(ctx context.Context) error {
+	_, err := queries.New(p.pool).Ping(ctx)
+	return err
+}
