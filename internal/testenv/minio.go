@@ -203,4 +203,3 @@ func NewS3Store(t testing.TB) *blobs.S3 {
 	}
 	return s
 }
-
