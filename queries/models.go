@@ -5,11 +5,161 @@
 package queries
 
 import (
+	"encoding/json"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type AuditEvent struct {
+	ID         int64
+	ActorID    *int64
+	ActorName  string
+	Action     string
+	ObjectType string
+	ObjectID   string
+	OldValue   json.RawMessage
+	NewValue   json.RawMessage
+	CreatedAt  time.Time
+}
+
+type DeployToken struct {
+	ID          int64
+	GroupID     *int64
+	ProjectID   *int64
+	Name        string
+	Username    string
+	TokenHash   []byte
+	TokenPrefix string
+	Scopes      []string
+	ExpiresAt   *time.Time
+	Revoked     bool
+	LastUsedAt  *time.Time
+	CreatedAt   time.Time
+}
+
+type Group struct {
+	ID                                     int64
+	ParentID                               *int64
+	Path                                   string
+	Name                                   string
+	FullPath                               string
+	Description                            string
+	Visibility                             string
+	TerraformModuleDuplicatesAllowed       bool
+	TerraformModuleDuplicateExceptionRegex string
+	CreatedAt                              time.Time
+	UpdatedAt                              time.Time
+}
 
 type InstanceSecret struct {
 	Name      string
 	Value     []byte
 	CreatedAt time.Time
+}
+
+type JobTrustRule struct {
+	ID          int64
+	ProjectID   int64
+	Issuer      string
+	Audience    string
+	Conditions  json.RawMessage
+	Description string
+	CreatedAt   time.Time
+}
+
+type Member struct {
+	ID          int64
+	UserID      int64
+	GroupID     *int64
+	ProjectID   *int64
+	AccessLevel int32
+	CreatedAt   time.Time
+}
+
+type ModuleDownload struct {
+	ModuleVersionID int64
+	Day             pgtype.Date
+	Count           int64
+}
+
+type ModuleVersion struct {
+	ID            int64
+	ModuleID      int64
+	Version       string
+	IsPrerelease  bool
+	BlobKey       string
+	ArchiveFormat string
+	Sha256        string
+	Size          int64
+	Metadata      json.RawMessage
+	PublishedBy   string
+	CreatedAt     time.Time
+}
+
+type PersonalAccessToken struct {
+	ID          int64
+	UserID      int64
+	Name        string
+	TokenHash   []byte
+	TokenPrefix string
+	Scopes      []string
+	ExpiresAt   *time.Time
+	Revoked     bool
+	LastUsedAt  *time.Time
+	CreatedAt   time.Time
+}
+
+type Project struct {
+	ID          int64
+	GroupID     int64
+	Path        string
+	Name        string
+	FullPath    string
+	Description string
+	Visibility  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type TerraformModule struct {
+	ID              int64
+	ProjectID       int64
+	NamespaceID     int64
+	Name            string
+	System          string
+	LatestVersionID *int64
+	CreatedAt       time.Time
+}
+
+type User struct {
+	ID           int64
+	Username     string
+	Name         string
+	Email        string
+	PasswordHash string
+	IsAdmin      bool
+	Blocked      bool
+	OidcIssuer   *string
+	OidcSubject  *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type UserGroup struct {
+	ID        int64
+	Name      string
+	SiteAdmin bool
+	CreatedAt time.Time
+}
+
+type UserGroupMember struct {
+	UserGroupID int64
+	UserID      int64
+}
+
+type UserGroupPermission struct {
+	UserGroupID int64
+	GroupID     int64
+	Permission  string
 }

@@ -1,0 +1,308 @@
+package policies
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-registry/cairn/queries"
+)
+
+//go:embed model.conf
+var modelConf string
+
+//go:embed policy.csv
+var policyCSV string
+
+// instanceDomain holds site-admin grants from Terrareg user groups.
+const instanceDomain = "instance"
+
+// Enforcer is casbin's SyncedEnforcer holding role → action policy and every
+// membership as a grouping line. It is loaded once from PostgreSQL and kept
+// current incrementally: the writer applies its own change at once, and
+// every replica applies the changes PostgreSQL announces (LISTEN/NOTIFY).
+// A full load builds a new casbin enforcer and swaps it in, so decisions
+// never see a half-loaded state.
+type Enforcer struct {
+	cur atomic.Pointer[casbin.SyncedEnforcer]
+	log *slog.Logger
+}
+
+// NewEnforcer builds an enforcer with the embedded model and policy and no
+// memberships.
+func NewEnforcer(log *slog.Logger) (*Enforcer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	e, err := newCasbin()
+	if err != nil {
+		return nil, err
+	}
+	en := &Enforcer{log: log}
+	en.cur.Store(e)
+	return en, nil
+}
+
+func newCasbin() (*casbin.SyncedEnforcer, error) {
+	m, err := model.NewModelFromString(modelConf)
+	if err != nil {
+		return nil, fmt.Errorf("casbin model: %w", err)
+	}
+	e, err := casbin.NewSyncedEnforcer(m)
+	if err != nil {
+		return nil, fmt.Errorf("casbin enforcer: %w", err)
+	}
+	e.EnableAutoSave(false)
+	var rules [][]string
+	sc := bufio.NewScanner(strings.NewReader(policyCSV))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ",")
+		if len(f) != 3 || strings.TrimSpace(f[0]) != "p" {
+			return nil, fmt.Errorf("policy.csv: bad line %q", line)
+		}
+		rules = append(rules, []string{strings.TrimSpace(f[1]), strings.TrimSpace(f[2])})
+	}
+	if _, err := e.AddPolicies(rules); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Load replaces every membership with what the database holds.
+func (en *Enforcer) Load(ctx context.Context, db queries.DBTX) error {
+	q := queries.New(db)
+	members, err := q.AllMembers(ctx)
+	if err != nil {
+		return fmt.Errorf("load memberships: %w", err)
+	}
+	lines := make([][]string, 0, len(members))
+	for _, m := range members {
+		line, err := memberLine(m.UserID, m.GroupID, m.ProjectID, m.AccessLevel)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, line)
+	}
+	ug, err := userGroupLines(ctx, q)
+	if err != nil {
+		return err
+	}
+	e, err := newCasbin()
+	if err != nil {
+		return err
+	}
+	if len(lines)+len(ug) > 0 {
+		if _, err := e.AddGroupingPoliciesEx(append(lines, ug...)); err != nil {
+			return fmt.Errorf("load memberships: %w", err)
+		}
+	}
+	en.cur.Store(e)
+	return nil
+}
+
+func memberLine(userID int64, groupID, projectID *int64, level int32) ([]string, error) {
+	role, err := RoleForLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	dom := ""
+	switch {
+	case groupID != nil:
+		dom = GroupDomain(*groupID)
+	case projectID != nil:
+		dom = ProjectDomain(*projectID)
+	default:
+		return nil, fmt.Errorf("membership of user %d has neither group nor project", userID)
+	}
+	return []string{userSubject(userID), string(role), dom}, nil
+}
+
+// userGroupLines derives grouping lines from Terrareg user groups:
+// u → ug in each namespace the user group has a permission on, ug → role
+// there, and u → ug → admin in the instance domain for site-admin groups.
+func userGroupLines(ctx context.Context, q *queries.Queries) ([][]string, error) {
+	grants, err := q.AllUserGroupGrants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load user group permissions: %w", err)
+	}
+	var lines [][]string
+	seen := map[string]bool{}
+	add := func(l []string) {
+		k := strings.Join(l, ",")
+		if !seen[k] {
+			seen[k] = true
+			lines = append(lines, l)
+		}
+	}
+	for _, g := range grants {
+		role, err := RoleForTerrareg(g.Permission)
+		if err != nil {
+			return nil, err
+		}
+		ug := "ug:" + strconv.FormatInt(g.UserGroupID, 10)
+		dom := GroupDomain(g.GroupID)
+		add([]string{userSubject(g.UserID), ug, dom})
+		add([]string{ug, string(role), dom})
+	}
+	admins, err := q.SiteAdminUserGroupMembers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load site admin user groups: %w", err)
+	}
+	for _, uid := range admins {
+		add([]string{userSubject(uid), "admin", instanceDomain})
+	}
+	return lines, nil
+}
+
+// ApplyMember applies one membership change ("add" or "del").
+func (en *Enforcer) ApplyMember(op string, userID int64, groupID, projectID *int64, level int32) error {
+	line, err := memberLine(userID, groupID, projectID, level)
+	if err != nil {
+		return err
+	}
+	switch op {
+	case "add":
+		_, err = en.cur.Load().AddGroupingPoliciesEx([][]string{line})
+	case "del":
+		_, err = en.cur.Load().RemoveGroupingPolicy(line[0], line[1], line[2])
+	default:
+		err = fmt.Errorf("unknown membership change %q", op)
+	}
+	return err
+}
+
+// ReloadUserGroups replaces every line derived from Terrareg user groups.
+func (en *Enforcer) ReloadUserGroups(ctx context.Context, db queries.DBTX) error {
+	lines, err := userGroupLines(ctx, queries.New(db))
+	if err != nil {
+		return err
+	}
+	all, err := en.cur.Load().GetGroupingPolicy()
+	if err != nil {
+		return err
+	}
+	var old [][]string
+	for _, l := range all {
+		if strings.HasPrefix(l[0], "ug:") || strings.HasPrefix(l[1], "ug:") || l[2] == instanceDomain {
+			old = append(old, l)
+		}
+	}
+	if len(old) > 0 {
+		if _, err := en.cur.Load().RemoveGroupingPolicies(old); err != nil {
+			return err
+		}
+	}
+	if len(lines) > 0 {
+		_, err = en.cur.Load().AddGroupingPoliciesEx(lines)
+	}
+	return err
+}
+
+func (en *Enforcer) enforce(sub, dom string, a Action) bool {
+	ok, err := en.cur.Load().Enforce(sub, dom, string(a))
+	if err != nil {
+		en.log.Error("casbin enforce failed", "error", err)
+		return false
+	}
+	return ok
+}
+
+func (en *Enforcer) roleAllows(r Role, a Action) bool {
+	ok, _ := en.cur.Load().HasPolicy(string(r), string(a))
+	return ok
+}
+
+func (en *Enforcer) isSiteAdmin(userID int64) bool {
+	ok, _ := en.cur.Load().GetRoleManager().HasLink(userSubject(userID), "admin", instanceDomain)
+	return ok
+}
+
+// memberChange is the payload of the cairn_members notification.
+type memberChange struct {
+	Op          string `json:"op"`
+	UserID      int64  `json:"user_id"`
+	GroupID     *int64 `json:"group_id"`
+	ProjectID   *int64 `json:"project_id"`
+	AccessLevel int32  `json:"access_level"`
+}
+
+// Follow keeps the enforcer current with changes made by any replica until
+// ctx ends. It reloads everything after (re)connecting, since notifications
+// sent while disconnected are lost. ready is closed once the first
+// subscription is active.
+func (en *Enforcer) Follow(ctx context.Context, pool *pgxpool.Pool, ready chan<- struct{}) {
+	first := true
+	for ctx.Err() == nil {
+		err := en.follow(ctx, pool, func() {
+			if first {
+				first = false
+				close(ready)
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		en.log.Warn("membership listener lost its connection; reconnecting", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (en *Enforcer) follow(ctx context.Context, pool *pgxpool.Pool, subscribed func()) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	for _, ch := range []string{"cairn_members", "cairn_user_groups"} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			conn.Conn().Close(context.Background())
+			return err
+		}
+	}
+	if err := en.Load(ctx, pool); err != nil {
+		return err
+	}
+	subscribed()
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			conn.Conn().Close(context.Background())
+			return err
+		}
+		switch n.Channel {
+		case "cairn_members":
+			var c memberChange
+			if err := json.Unmarshal([]byte(n.Payload), &c); err != nil {
+				en.log.Error("bad membership notification", "payload", n.Payload, "error", err)
+				continue
+			}
+			if err := en.ApplyMember(c.Op, c.UserID, c.GroupID, c.ProjectID, c.AccessLevel); err != nil {
+				en.log.Error("apply membership notification", "error", err)
+			}
+		case "cairn_user_groups":
+			if err := en.ReloadUserGroups(ctx, pool); err != nil {
+				en.log.Error("reload user groups", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,339 @@
+// Package policies decides who may do what. One function, Authorizer.Check,
+// answers "may principal P do action A on resource R" for every surface:
+// casbin maps roles to actions inside a domain (a group or project), the
+// caller's memberships are inherited down the group tree, and visibility and
+// token scopes are applied in the same decision. Refusals follow one rule:
+// anonymous → ErrUnauthenticated (401), cannot see → ErrNotFound (404),
+// sees but may not → ErrForbidden (403).
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// Errors returned by Check; each surface maps them to its own error body.
+var (
+	ErrUnauthenticated = errors.New("authentication required")
+	ErrForbidden       = errors.New("forbidden")
+	ErrNotFound        = errors.New("not found")
+)
+
+// Action is something done to a resource (see policy.csv).
+type Action string
+
+// Actions on groups, projects and packages.
+const (
+	ReadGroup            Action = "read_group"
+	ReadProject          Action = "read_project"
+	ReadPackage          Action = "read_package"
+	CreatePackage        Action = "create_package"
+	DestroyPackage       Action = "destroy_package"
+	AdminProject         Action = "admin_project"
+	ManageProjectMembers Action = "manage_project_members"
+	ManageProjectTokens  Action = "manage_project_tokens"
+	CreateProject        Action = "create_project"
+	CreateSubgroup       Action = "create_subgroup"
+	DeleteProject        Action = "delete_project"
+	AdminGroup           Action = "admin_group"
+	ManageGroupMembers   Action = "manage_group_members"
+	ManageGroupTokens    Action = "manage_group_tokens"
+	DeleteGroup          Action = "delete_group"
+)
+
+// Instance-wide actions (no domain).
+const (
+	// AdminInstance covers user management and instance settings.
+	AdminInstance Action = "admin_instance"
+	// CreateNamespace creates a top-level group.
+	CreateNamespace Action = "create_namespace"
+)
+
+func isRead(a Action) bool {
+	return a == ReadGroup || a == ReadProject || a == ReadPackage
+}
+
+// Role is a membership role; the access levels are GitLab's.
+type Role string
+
+// Roles, lowest first.
+const (
+	Guest      Role = "guest"
+	Reporter   Role = "reporter"
+	Developer  Role = "developer"
+	Maintainer Role = "maintainer"
+	Owner      Role = "owner"
+)
+
+// RoleForLevel maps a GitLab access level (10..50) to its role.
+func RoleForLevel(level int32) (Role, error) {
+	switch level {
+	case 10:
+		return Guest, nil
+	case 20:
+		return Reporter, nil
+	case 30:
+		return Developer, nil
+	case 40:
+		return Maintainer, nil
+	case 50:
+		return Owner, nil
+	}
+	return "", fmt.Errorf("access level %d is not one of 10, 20, 30, 40, 50", level)
+}
+
+// RoleForTerrareg maps a Terrareg namespace permission to a role:
+// MODIFY → maintainer, FULL → owner.
+func RoleForTerrareg(permission string) (Role, error) {
+	switch permission {
+	case "MODIFY":
+		return Maintainer, nil
+	case "FULL":
+		return Owner, nil
+	}
+	return "", fmt.Errorf("permission %q is not MODIFY or FULL", permission)
+}
+
+// Visibility of a group or project.
+type Visibility string
+
+// Visibilities, least visible first.
+const (
+	Private  Visibility = "private"
+	Internal Visibility = "internal"
+	Public   Visibility = "public"
+)
+
+// Rank orders visibilities (private 0 < internal 1 < public 2); -1 if unknown.
+func (v Visibility) Rank() int {
+	switch v {
+	case Private:
+		return 0
+	case Internal:
+		return 1
+	case Public:
+		return 2
+	}
+	return -1
+}
+
+// Kind says how a principal authenticated.
+type Kind int
+
+// Principal kinds.
+const (
+	Anonymous Kind = iota
+	User
+	DeployToken
+	Job
+)
+
+func (k Kind) String() string {
+	return [...]string{"anonymous", "user", "deploy_token", "job"}[k]
+}
+
+// Token scopes.
+const (
+	ScopeAPI                  = "api"
+	ScopeReadAPI              = "read_api"
+	ScopeReadPackageRegistry  = "read_package_registry"
+	ScopeWritePackageRegistry = "write_package_registry"
+)
+
+// PATScopes and DeployTokenScopes list the scopes each token kind accepts.
+var (
+	PATScopes         = []string{ScopeAPI, ScopeReadAPI, ScopeReadPackageRegistry, ScopeWritePackageRegistry}
+	DeployTokenScopes = []string{ScopeReadPackageRegistry, ScopeWritePackageRegistry}
+)
+
+// Principal is who is asking.
+type Principal struct {
+	Kind     Kind
+	UserID   int64
+	Username string
+	// Admin is a site administrator (the user flag, or a site-admin
+	// Terrareg user group).
+	Admin bool
+	// Scopes restrict a token; nil means unrestricted (a browser session).
+	Scopes []string
+	// TokenID is the personal access or deploy token used, if any.
+	TokenID int64
+	// DeployDomain is the group or project a deploy token belongs to.
+	DeployDomain string
+	// JobProjectID is the project whose CI job this is.
+	JobProjectID int64
+}
+
+// Name is how the principal appears in audit events and logs.
+func (p *Principal) Name() string {
+	switch p.Kind {
+	case User:
+		return p.Username
+	case DeployToken:
+		return "deploy-token:" + p.Username
+	case Job:
+		return "ci-job:project-" + strconv.FormatInt(p.JobProjectID, 10)
+	}
+	return "anonymous"
+}
+
+// AnonymousPrincipal is the principal of a request without credentials.
+var AnonymousPrincipal = &Principal{Kind: Anonymous}
+
+// ResourceKind tells groups from projects.
+type ResourceKind int
+
+// Resource kinds.
+const (
+	GroupResource ResourceKind = iota
+	ProjectResource
+)
+
+// Resource is a group or project as the decision needs it.
+type Resource struct {
+	Kind       ResourceKind
+	ID         int64
+	Visibility Visibility
+	// Domains lists the resource's own domain, then each ancestor group's,
+	// nearest first: ["p:12", "g:7", "g:3"].
+	Domains []string
+}
+
+// GroupDomain and ProjectDomain name casbin domains.
+func GroupDomain(id int64) string { return "g:" + strconv.FormatInt(id, 10) }
+
+// ProjectDomain names a project's casbin domain.
+func ProjectDomain(id int64) string { return "p:" + strconv.FormatInt(id, 10) }
+
+func userSubject(id int64) string { return "u:" + strconv.FormatInt(id, 10) }
+
+// scopeActions says which actions each token scope permits.
+func scopeAllows(scope string, a Action) bool {
+	switch scope {
+	case ScopeAPI:
+		return true
+	case ScopeReadAPI:
+		return isRead(a)
+	case ScopeReadPackageRegistry:
+		return isRead(a)
+	case ScopeWritePackageRegistry:
+		return a == CreatePackage || a == ReadGroup || a == ReadProject
+	}
+	return false
+}
+
+// Authorizer answers authorization questions from the enforcer's state.
+type Authorizer struct {
+	e *Enforcer
+}
+
+// NewAuthorizer returns the decision function over e.
+func NewAuthorizer(e *Enforcer) *Authorizer { return &Authorizer{e: e} }
+
+// Check decides whether p may do a on r; nil means yes.
+func (z *Authorizer) Check(p *Principal, a Action, r Resource) error {
+	if z.allowed(p, a, r) && z.scoped(p, a) {
+		return nil
+	}
+	if p.Kind == Anonymous {
+		return ErrUnauthenticated
+	}
+	see := ReadGroup
+	if r.Kind == ProjectResource {
+		see = ReadProject
+	}
+	if !z.allowed(p, see, r) {
+		return ErrNotFound
+	}
+	return ErrForbidden
+}
+
+// CheckInstance decides instance-wide actions.
+func (z *Authorizer) CheckInstance(p *Principal, a Action) error {
+	if p.Kind == Anonymous {
+		return ErrUnauthenticated
+	}
+	if !z.scoped(p, a) {
+		return ErrForbidden
+	}
+	switch a {
+	case AdminInstance:
+		if z.isAdmin(p) {
+			return nil
+		}
+	case CreateNamespace:
+		if p.Kind == User {
+			return nil
+		}
+	}
+	return ErrForbidden
+}
+
+// NotFound is the refusal for a resource that does not exist: anonymous
+// callers are asked to authenticate (a private resource looks the same).
+func NotFound(p *Principal) error {
+	if p.Kind == Anonymous {
+		return ErrUnauthenticated
+	}
+	return ErrNotFound
+}
+
+// IsAdmin reports whether p is a site administrator.
+func (z *Authorizer) IsAdmin(p *Principal) bool { return z.isAdmin(p) }
+
+func (z *Authorizer) isAdmin(p *Principal) bool {
+	return p.Kind == User && (p.Admin || z.e.isSiteAdmin(p.UserID))
+}
+
+func (z *Authorizer) scoped(p *Principal, a Action) bool {
+	if p.Scopes == nil {
+		return p.Kind == User || p.Kind == Anonymous || p.Kind == Job && jobAction(a)
+	}
+	return slices.ContainsFunc(p.Scopes, func(s string) bool { return scopeAllows(s, a) })
+}
+
+// jobAction limits what a CI job may do at all.
+func jobAction(a Action) bool {
+	return isRead(a) || a == CreatePackage
+}
+
+// allowed ignores scopes: may this identity do a on r?
+func (z *Authorizer) allowed(p *Principal, a Action, r Resource) bool {
+	if isRead(a) {
+		switch r.Visibility {
+		case Public:
+			return true
+		case Internal:
+			if p.Kind == User || p.Kind == Job {
+				return true
+			}
+		}
+	}
+	switch p.Kind {
+	case User:
+		if z.isAdmin(p) {
+			return true
+		}
+		sub := userSubject(p.UserID)
+		for _, dom := range r.Domains {
+			if z.e.enforce(sub, dom, a) {
+				return true
+			}
+		}
+	case DeployToken:
+		if slices.Contains(r.Domains, p.DeployDomain) {
+			role := Reporter
+			if slices.Contains(p.Scopes, ScopeWritePackageRegistry) {
+				role = Developer
+			}
+			return z.e.roleAllows(role, a)
+		}
+	case Job:
+		if r.Kind == ProjectResource && len(r.Domains) > 0 && r.Domains[0] == ProjectDomain(p.JobProjectID) {
+			return z.e.roleAllows(Developer, a)
+		}
+	}
+	return false
+}

@@ -1,0 +1,265 @@
+package projects
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/queries"
+)
+
+// GroupInput creates or updates a group.
+type GroupInput struct {
+	ParentID    *int64
+	Path        string
+	Name        string
+	Description string
+	Visibility  string
+	// Package settings (nil: unchanged on update, GitLab defaults on create).
+	DuplicatesAllowed  *bool
+	DuplicateException *string
+}
+
+// CreateGroup creates a top-level group (any user; the creator becomes its
+// owner) or a subgroup (maintainer+ of the parent).
+func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in GroupInput) (queries.Group, error) {
+	var parent *queries.Group
+	if in.ParentID != nil {
+		g, err := s.q().GetGroup(ctx, *in.ParentID)
+		if err != nil {
+			return queries.Group{}, notFound(p, err)
+		}
+		r, err := s.groupResource(ctx, g)
+		if err != nil {
+			return queries.Group{}, err
+		}
+		if err := s.authz.Check(p, policies.CreateSubgroup, r); err != nil {
+			return queries.Group{}, err
+		}
+		parent = &g
+	} else if err := s.authz.CheckInstance(p, policies.CreateNamespace); err != nil {
+		return queries.Group{}, err
+	}
+	if err := ValidatePath(in.Path, parent == nil); err != nil {
+		return queries.Group{}, err
+	}
+	if in.Name == "" {
+		in.Name = in.Path
+	}
+	vis, err := ParseVisibility(in.Visibility)
+	if err != nil {
+		return queries.Group{}, err
+	}
+	fullPath := in.Path
+	if parent != nil {
+		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
+			return queries.Group{}, invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+		}
+		fullPath = parent.FullPath + "/" + in.Path
+	}
+	var g queries.Group
+	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		taken, err := q.SiblingPathTaken(ctx, queries.SiblingPathTakenParams{ParentID: in.ParentID, Path: in.Path})
+		if err != nil {
+			return err
+		}
+		if taken {
+			return conflict("path %q has already been taken", fullPath)
+		}
+		g, err = q.CreateGroup(ctx, queries.CreateGroupParams{ParentID: in.ParentID, Path: in.Path, Name: in.Name,
+			FullPath: fullPath, Description: in.Description, Visibility: string(vis)})
+		if err != nil {
+			return uniqueConflict(err, "path %q has already been taken", fullPath)
+		}
+		if in.DuplicatesAllowed != nil || in.DuplicateException != nil {
+			if g, err = s.applyGroupSettings(ctx, q, g, GroupInput{Name: g.Name, Description: g.Description, Visibility: g.Visibility,
+				DuplicatesAllowed: in.DuplicatesAllowed, DuplicateException: in.DuplicateException}); err != nil {
+				return err
+			}
+		}
+		if p.Kind == policies.User && parent == nil {
+			m, err := q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: p.UserID, GroupID: &g.ID, AccessLevel: 50})
+			if err != nil {
+				return err
+			}
+			defer s.enf.ApplyMember("add", m.UserID, m.GroupID, m.ProjectID, m.AccessLevel)
+		}
+		return audit.Record(ctx, tx, p, "create", "group", g.ID, nil, g)
+	})
+	return g, err
+}
+
+// uniqueConflict turns a unique-violation into a conflict error.
+func uniqueConflict(err error, format string, args ...any) error {
+	if err != nil && strings.Contains(err.Error(), "SQLSTATE 23505") {
+		return conflict(format, args...)
+	}
+	return err
+}
+
+// FindGroup resolves a numeric id or a full path (as GitLab's :id).
+func (s *Service) FindGroup(ctx context.Context, p *policies.Principal, idOrPath string) (queries.Group, policies.Resource, error) {
+	var g queries.Group
+	var err error
+	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
+		g, err = s.q().GetGroup(ctx, id)
+	} else {
+		g, err = s.q().GetGroupByPath(ctx, strings.Trim(idOrPath, "/"))
+	}
+	if err != nil {
+		return g, policies.Resource{}, notFound(p, err)
+	}
+	r, err := s.groupResource(ctx, g)
+	if err != nil {
+		return g, r, err
+	}
+	if err := s.authz.Check(p, policies.ReadGroup, r); err != nil {
+		return g, r, err
+	}
+	return g, r, nil
+}
+
+// ListGroups lists the groups p can see.
+func (s *Service) ListGroups(ctx context.Context, p *policies.Principal, search string, topLevelOnly bool, limit, offset int) ([]queries.Group, error) {
+	var sp *string
+	if search != "" {
+		sp = &search
+	}
+	// Filter after the query; over-fetch so a page of visible groups fills.
+	rows, err := s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: int32(limit+offset) * 4, Off: 0})
+	if err != nil {
+		return nil, err
+	}
+	return visibleGroups(ctx, s, p, rows, limit, offset)
+}
+
+// Subgroups lists the visible direct subgroups of a group.
+func (s *Service) Subgroups(ctx context.Context, p *policies.Principal, idOrPath string) ([]queries.Group, error) {
+	g, _, err := s.FindGroup(ctx, p, idOrPath)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q().ListSubgroups(ctx, &g.ID)
+	if err != nil {
+		return nil, err
+	}
+	return visibleGroups(ctx, s, p, rows, len(rows), 0)
+}
+
+func visibleGroups(ctx context.Context, s *Service, p *policies.Principal, rows []queries.Group, limit, offset int) ([]queries.Group, error) {
+	out := []queries.Group{}
+	for _, g := range rows {
+		r, err := s.groupResource(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		if s.authz.Check(p, policies.ReadGroup, r) != nil {
+			continue
+		}
+		if offset > 0 {
+			offset--
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// UpdateGroup changes a group's name, description, visibility and package
+// settings (owner).
+func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in GroupInput) (queries.Group, error) {
+	g, r, err := s.FindGroup(ctx, p, idOrPath)
+	if err != nil {
+		return g, err
+	}
+	if err := s.authz.Check(p, policies.AdminGroup, r); err != nil {
+		return g, err
+	}
+	if in.Name == "" {
+		in.Name = g.Name
+	}
+	if in.Visibility == "" {
+		in.Visibility = g.Visibility
+	}
+	vis, err := ParseVisibility(in.Visibility)
+	if err != nil {
+		return g, err
+	}
+	if g.ParentID != nil {
+		parent, err := s.q().GetGroup(ctx, *g.ParentID)
+		if err != nil {
+			return g, err
+		}
+		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
+			return g, invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+		}
+	}
+	maxChild, err := s.q().GroupDescendantVisibility(ctx, g.ID)
+	if err != nil {
+		return g, err
+	}
+	if int(maxChild) > vis.Rank() {
+		return g, invalid("visibility %s is not allowed since a subgroup or project has a higher visibility", vis)
+	}
+	in.Visibility = string(vis)
+	var out queries.Group
+	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		out, err = s.applyGroupSettings(ctx, q, g, in)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p, "update", "group", g.ID, g, out)
+	})
+	return out, err
+}
+
+func (s *Service) applyGroupSettings(ctx context.Context, q *queries.Queries, g queries.Group, in GroupInput) (queries.Group, error) {
+	dup := g.TerraformModuleDuplicatesAllowed
+	if in.DuplicatesAllowed != nil {
+		dup = *in.DuplicatesAllowed
+	}
+	exc := g.TerraformModuleDuplicateExceptionRegex
+	if in.DuplicateException != nil {
+		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
+			return g, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
+		}
+		exc = *in.DuplicateException
+	}
+	return q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID, Name: in.Name, Description: in.Description,
+		Visibility: in.Visibility, TerraformModuleDuplicatesAllowed: dup, TerraformModuleDuplicateExceptionRegex: exc})
+}
+
+// DeleteGroup deletes a group with its subgroups, projects and modules (owner).
+func (s *Service) DeleteGroup(ctx context.Context, p *policies.Principal, idOrPath string) error {
+	g, r, err := s.FindGroup(ctx, p, idOrPath)
+	if err != nil {
+		return err
+	}
+	if err := s.authz.Check(p, policies.DeleteGroup, r); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		if err := q.DeleteGroup(ctx, g.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p, "delete", "group", g.ID, g, nil)
+	})
+}
+
+// GroupAncestors returns the group and its ancestors, nearest first.
+func (s *Service) GroupAncestors(ctx context.Context, id int64) ([]queries.GroupAncestorsRow, error) {
+	rows, err := s.q().GroupAncestors(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return rows, err
+}
