@@ -8,7 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/static"
+	"github.com/cairn-registry/cairn/tokens"
 )
 
 // Deps is what the router needs from the rest of the program.
@@ -17,6 +19,10 @@ type Deps struct {
 	PublicURL string
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Pinger
+	// Resolver turns request credentials into principals.
+	Resolver *tokens.Resolver
+	// Projects is the tenancy service.
+	Projects *projects.Service
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -36,6 +42,9 @@ func New(d Deps) http.Handler {
 	r.HEAD("/readyz", readyz(d.Ready))
 	r.GET("/", index(d))
 	r.StaticFS("/static", http.FS(static.FS))
+
+	api := r.Group("/api/v4", authenticate(d.Resolver, "cairn"))
+	registerGitLabAPI(api, d)
 
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
 	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })

@@ -214,13 +214,24 @@ func (en *Enforcer) ReloadUserGroups(ctx context.Context, db queries.DBTX) error
 	return err
 }
 
+// enforce asks casbin whether sub holds, in dom, a role whose policy allows
+// a. It walks the role graph (user → Terrareg user group → role) with
+// casbin's role manager and checks each role's policy by lookup, which is
+// what the model's matcher expresses, without evaluating the matcher
+// expression against every policy line.
 func (en *Enforcer) enforce(sub, dom string, a Action) bool {
-	ok, err := en.cur.Load().Enforce(sub, dom, string(a))
+	e := en.cur.Load()
+	roles, err := e.GetImplicitRolesForUser(sub, dom)
 	if err != nil {
-		en.log.Error("casbin enforce failed", "error", err)
+		en.log.Error("casbin role lookup failed", "error", err)
 		return false
 	}
-	return ok
+	for _, r := range roles {
+		if ok, _ := e.HasPolicy(r, string(a)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (en *Enforcer) roleAllows(r Role, a Action) bool {

@@ -2,6 +2,8 @@
 //
 //	cairn serve      start the registry (embedded PostgreSQL and TLS by default)
 //	cairn migrate    apply database migrations and exit
+//	cairn admin bootstrap --username NAME
+//	                 create the first administrator; print an API token
 //	cairn version    print the version
 package main
 
@@ -16,8 +18,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/internal/server"
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/projects"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,6 +43,9 @@ const usage = `usage: cairn <command> [flags]
 commands:
   serve     start the registry
   migrate   apply database migrations and exit
+  admin bootstrap --username NAME
+            create the first site administrator (if absent) and print a new
+            personal access token with api scope, alone on stdout
   version   print the version
 
 Every flag has a CAIRN_* environment variable; see "cairn serve -h".
@@ -52,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(args[1:], stderr)
+	case "admin":
+		return admin(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "cairn", version)
 		return nil
@@ -129,5 +140,48 @@ func migrate(args []string, stderr io.Writer) error {
 	}
 	db.Close()
 	log.Info("database is up to date")
+	return nil
+}
+
+func admin(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "bootstrap" {
+		return errors.New("usage: cairn admin bootstrap --username NAME")
+	}
+	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	username := fs.String("username", "", "administrator's user name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *username == "" {
+		return errors.New("admin bootstrap: --username is required")
+	}
+	cfg, err := config.Load(nil, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, err := server.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pool, err := pgxpool.New(ctx, db.URL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	enf, err := policies.NewEnforcer(log)
+	if err != nil {
+		return err
+	}
+	u, token, err := projects.New(pool, enf).Bootstrap(ctx, *username)
+	if err != nil {
+		return fmt.Errorf("admin bootstrap: %w", err)
+	}
+	log.Info("administrator ready; the new personal access token is on stdout", "username", u.Username, "user_id", u.ID)
+	fmt.Fprintln(stdout, token)
 	return nil
 }

@@ -52,6 +52,8 @@ type Cluster struct {
 	done    chan struct{}
 	waitErr error
 	stop    sync.Once
+	// attached: the server belongs to another process.
+	attached bool
 }
 
 // FindBinaries returns the directory holding initdb and postgres: PATH first,
@@ -126,6 +128,9 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 
 	if err := reachable(dir, owner); err != nil {
 		return nil, err
+	}
+	if c := attach(dir); c != nil {
+		return c, nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -203,6 +208,30 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	}
 }
 
+// attach returns the cluster already running in dir (started by another
+// cairn process, e.g. `cairn serve` while `cairn admin` runs), or nil. An
+// attached cluster is not stopped by Stop.
+func attach(dir string) *Cluster {
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 8 || strings.TrimSpace(lines[7]) != "ready" {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if err != nil || syscall.Kill(pid, 0) != nil {
+		return nil
+	}
+	sock := strings.TrimSpace(lines[4])
+	if sock == "" {
+		return nil
+	}
+	done := make(chan struct{})
+	return &Cluster{dir: dir, sockDir: sock, done: done, attached: true}
+}
+
 // ready reports whether postmaster.pid says the server accepts connections.
 func (c *Cluster) ready() bool {
 	b, err := os.ReadFile(filepath.Join(c.dir, "postmaster.pid"))
@@ -227,6 +256,9 @@ func (c *Cluster) Dir() string { return c.dir }
 
 // Stop shuts the server down (fast shutdown) and waits for it.
 func (c *Cluster) Stop() error {
+	if c.attached {
+		return nil
+	}
 	c.stop.Do(func() {
 		_ = c.cmd.Process.Signal(syscall.SIGINT)
 		select {

@@ -25,7 +25,10 @@ import (
 	"github.com/cairn-registry/cairn/handlers"
 	"github.com/cairn-registry/cairn/internal/pgcluster"
 	"github.com/cairn-registry/cairn/internal/tlsca"
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/queries"
+	"github.com/cairn-registry/cairn/tokens"
 )
 
 // embeddedDB is the database Cairn creates in its private cluster.
@@ -41,9 +44,13 @@ type Server struct {
 	CAPath   string // generated CA clients should trust, if any
 	Listener net.Listener
 
-	cluster *pgcluster.Cluster
-	http    *http.Server
-	served  chan error
+	Enforcer *policies.Enforcer
+	Projects *projects.Service
+
+	cluster    *pgcluster.Cluster
+	http       *http.Server
+	served     chan error
+	stopFollow context.CancelFunc
 }
 
 // Database is an open, migrated database (and the private cluster behind it,
@@ -172,6 +179,22 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	if s.Blobs, err = OpenBlobs(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if s.Enforcer, err = policies.NewEnforcer(log); err != nil {
+		return nil, err
+	}
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	s.stopFollow = stopFollow
+	followReady := make(chan struct{})
+	go s.Enforcer.Follow(followCtx, s.Pool, followReady)
+	select {
+	case <-followReady:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(60 * time.Second):
+		return nil, errors.New("could not load memberships within 60s")
+	}
+	s.Projects = projects.New(s.Pool, s.Enforcer)
+	resolver := tokens.NewResolver(s.Pool, tokens.NewJobVerifier(nil))
 
 	var tlsCfg *tls.Config
 	if !cfg.Insecure {
@@ -194,6 +217,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		Log:       log,
 		PublicURL: s.URL,
 		Ready:     map[string]handlers.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
+		Resolver:  resolver,
+		Projects:  s.Projects,
 	})
 	s.http = &http.Server{
 		Handler:           handler,
@@ -235,6 +260,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) close() {
 	if s.http == nil && s.Listener != nil {
 		s.Listener.Close()
+	}
+	if s.stopFollow != nil {
+		s.stopFollow()
 	}
 	if s.Pool != nil {
 		s.Pool.Close()
