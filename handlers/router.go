@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/static"
 	"github.com/cairn-registry/cairn/tokens"
@@ -23,6 +24,10 @@ type Deps struct {
 	Resolver *tokens.Resolver
 	// Projects is the tenancy service.
 	Projects *projects.Service
+	// Modules is the module registry.
+	Modules *modules.Service
+	// Signer signs archive download URLs.
+	Signer *tokens.DownloadSigner
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -32,6 +37,9 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	// Route on the raw path so GitLab's URL-encoded ids (acme%2Fvpc) stay
+	// one segment; path values are still unescaped (UnescapePathValues).
+	r.UseRawPath = true
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(requestID(d.Log), accessLog(), recovery())
@@ -43,7 +51,12 @@ func New(d Deps) http.Handler {
 	r.GET("/", index(d))
 	r.StaticFS("/static", http.FS(static.FS))
 
-	api := r.Group("/api/v4", authenticate(d.Resolver, "cairn"))
+	auth := authenticate(d.Resolver, "cairn")
+	mods := &moduleAPI{svc: d.Modules, signer: d.Signer, publicURL: d.PublicURL}
+	registerModuleProtocol(r, auth, mods)
+
+	api := r.Group("/api/v4", auth)
+	registerGitLabModules(api, mods)
 	registerGitLabAPI(api, d)
 
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })

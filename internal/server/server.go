@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/cairn-registry/cairn/handlers"
 	"github.com/cairn-registry/cairn/internal/pgcluster"
 	"github.com/cairn-registry/cairn/internal/tlsca"
+	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/queries"
@@ -46,6 +48,7 @@ type Server struct {
 
 	Enforcer *policies.Enforcer
 	Projects *projects.Service
+	Modules  *modules.Service
 
 	cluster    *pgcluster.Cluster
 	http       *http.Server
@@ -195,6 +198,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	}
 	s.Projects = projects.New(s.Pool, s.Enforcer)
 	resolver := tokens.NewResolver(s.Pool, tokens.NewJobVerifier(nil))
+	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, cfg.MaxUploadBytes)
+	key, err := queries.New(s.Pool).EnsureInstanceSecret(ctx, queries.EnsureInstanceSecretParams{Name: "download-signing-key", Value: randomKey()})
+	if err != nil {
+		return nil, fmt.Errorf("download signing key: %w", err)
+	}
 
 	var tlsCfg *tls.Config
 	if !cfg.Insecure {
@@ -219,6 +227,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		Ready:     map[string]handlers.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
 		Resolver:  resolver,
 		Projects:  s.Projects,
+		Modules:   s.Modules,
+		Signer:    tokens.NewDownloadSigner(key),
 	})
 	s.http = &http.Server{
 		Handler:           handler,
@@ -300,4 +310,12 @@ type poolPinger struct{ pool *pgxpool.Pool }
 func (p poolPinger) Ping(ctx context.Context) error {
 	_, err := queries.New(p.pool).Ping(ctx)
 	return err
+}
+
+func randomKey() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
 }
