@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"testing"
@@ -29,4 +30,8 @@ func runCairn(t *testing.T, env map[string]string, args ...string) (string, erro
 	out, err := cmd.CombinedOutput()
 	close(done)
 	return string(out), err
+}
+
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }

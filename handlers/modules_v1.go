@@ -283,7 +283,8 @@ func gitlabModuleError(c *gin.Context, err error) {
 	case errors.Is(err, modules.ErrInvalid):
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"message": modules.Message(err)})
 	case errors.Is(err, modules.ErrDuplicate):
-		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"message": modules.Message(err)})
+		c.Abort()
+		c.PureJSON(http.StatusForbidden, gin.H{"message": modules.Message(err)}) // keep '&' readable, as GitLab does
 	default:
 		gitlabError(c, err)
 	}
