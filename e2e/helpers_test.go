@@ -12,7 +12,7 @@ import (
 
 // runCairn runs the binary to completion (bounded to a minute) and returns
 // its combined output.
-func runCairn(t *testing.T, env map[string]string, args ...string) (string, error) {
+func runCairn(t testing.TB, env map[string]string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(testenv.Binary(t), args...)
 	cmd.Env = os.Environ()

@@ -303,6 +303,9 @@ func TestDownloadURLs(t *testing.T) {
 	if code, _, _ := s.do("GET", other, nil, nil); code != 403 {
 		t.Fatalf("token used for another version = %d, want 403", code)
 	}
+	if err := s.srv.Modules.FlushDownloads(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var count int
 	s.srv.Pool.QueryRow(context.Background(), "SELECT coalesce(sum(count),0) FROM module_downloads").Scan(&count)
 	if count != 1 {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,9 +12,7 @@ import (
 
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/modules"
-	"github.com/cairn-registry/cairn/modules/metadata"
 	"github.com/cairn-registry/cairn/policies"
-	"github.com/cairn-registry/cairn/queries"
 	"github.com/cairn-registry/cairn/tokens"
 )
 
@@ -104,17 +101,16 @@ type versionInfo struct {
 }
 
 // providersOf lists a version's required providers (local name and
-// constraints) from its metadata, or the module's system when unknown.
-func providersOf(v queries.ModuleVersion, system string) []providerRef {
-	var md metadata.Module
-	if len(v.Metadata) > 0 && json.Unmarshal(v.Metadata, &md) == nil && len(md.Root.ProviderDependencies) > 0 {
-		out := make([]providerRef, 0, len(md.Root.ProviderDependencies))
-		for _, p := range md.Root.ProviderDependencies {
-			out = append(out, providerRef{Name: p.Name, Version: p.Version})
-		}
-		return out
+// constraints), or the module's system when unknown.
+func providersOf(v modules.Version, system string) []providerRef {
+	if len(v.Providers) == 0 {
+		return []providerRef{{Name: system, Version: ""}}
 	}
-	return []providerRef{{Name: system, Version: ""}}
+	out := make([]providerRef, 0, len(v.Providers))
+	for _, p := range v.Providers {
+		out = append(out, providerRef{Name: p.Name, Version: p.Version})
+	}
+	return out
 }
 
 func (m *moduleAPI) sourceURL(mod *modules.Module) string {
@@ -170,16 +166,14 @@ func (m *moduleAPI) download(c *gin.Context) {
 		m.registryError(c, err)
 		return
 	}
-	if err := m.svc.CountDownload(c.Request.Context(), v.ID); err != nil {
-		Logger(c).Warn("counting download failed", "error", err)
-	}
+	m.svc.CountDownload(v.ID)
 	c.Header("X-Terraform-Get", loc)
 	c.Status(http.StatusNoContent)
 }
 
 // archiveURL is a presigned object-store URL when the store offers one, else
 // Cairn's own signed file URL; either way with go-getter's archive hint.
-func (m *moduleAPI) archiveURL(c *gin.Context, mod *modules.Module, v queries.ModuleVersion) (string, error) {
+func (m *moduleAPI) archiveURL(c *gin.Context, mod *modules.Module, v modules.Version) (string, error) {
 	hint := "tgz"
 	if v.ArchiveFormat == "zip" {
 		hint = "zip"
@@ -197,7 +191,7 @@ func (m *moduleAPI) archiveURL(c *gin.Context, mod *modules.Module, v queries.Mo
 		url.QueryEscape(tok), hint), nil
 }
 
-func archiveName(mod *modules.Module, v queries.ModuleVersion) string {
+func archiveName(mod *modules.Module, v modules.Version) string {
 	ext := ".tar.gz"
 	if v.ArchiveFormat == "zip" {
 		ext = ".zip"
@@ -221,7 +215,7 @@ func (m *moduleAPI) file(c *gin.Context) {
 	m.serveArchive(c, mod, v)
 }
 
-func (m *moduleAPI) serveArchive(c *gin.Context, mod *modules.Module, v queries.ModuleVersion) {
+func (m *moduleAPI) serveArchive(c *gin.Context, mod *modules.Module, v modules.Version) {
 	obj, info, err := m.svc.Blobs().Get(c.Request.Context(), v.BlobKey)
 	if err != nil {
 		m.registryError(c, err)
@@ -242,7 +236,7 @@ func (m *moduleAPI) gitlabDetails(ver string) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		var v queries.ModuleVersion
+		var v modules.Version
 		if ver == "" {
 			v, ok = mod.Latest()
 		} else {
@@ -336,7 +330,7 @@ func (m *moduleAPI) projectModule(c *gin.Context) {
 		gitlabError(c, err)
 		return
 	}
-	var v queries.ModuleVersion
+	var v modules.Version
 	var ok bool
 	if ver := c.Param("version"); ver != "" {
 		v, ok = mod.Version(ver)
@@ -353,16 +347,12 @@ func (m *moduleAPI) projectModule(c *gin.Context) {
 			gitlabError(c, err)
 			return
 		}
-		if err := m.svc.CountDownload(c.Request.Context(), v.ID); err != nil {
-			Logger(c).Warn("counting download failed", "error", err)
-		}
+		m.svc.CountDownload(v.ID)
 		c.Header("X-Terraform-Get", loc)
 		c.Status(http.StatusNoContent)
 		return
 	}
-	if err := m.svc.CountDownload(c.Request.Context(), v.ID); err != nil {
-		Logger(c).Warn("counting download failed", "error", err)
-	}
+	m.svc.CountDownload(v.ID)
 	m.serveArchive(c, mod, v)
 }
 

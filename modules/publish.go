@@ -92,8 +92,14 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, in Publish
 	}()
 
 	var meta json.RawMessage
+	providers := json.RawMessage("[]")
 	if m, err := metadata.Extract(files, metadata.DefaultLimits()); err == nil {
 		meta, _ = json.Marshal(m)
+		list := []Provider{}
+		for _, pd := range m.Root.ProviderDependencies {
+			list = append(list, Provider{Name: pd.Name, Source: pd.Source, Version: pd.Version})
+		}
+		providers, _ = json.Marshal(list)
 	}
 
 	var out queries.ModuleVersion
@@ -114,7 +120,7 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, in Publish
 		}
 		out, err = q.CreateModuleVersion(ctx, queries.CreateModuleVersionParams{ModuleID: mod.ID, Version: v.String(),
 			IsPrerelease: v.IsPrerelease(), BlobKey: key, ArchiveFormat: string(stored.format), Sha256: stored.info.SHA256,
-			Size: stored.info.Size, Metadata: meta, PublishedBy: p.Name()})
+			Size: stored.info.Size, Metadata: meta, Providers: providers, PublishedBy: p.Name()})
 		if err != nil {
 			if strings.Contains(err.Error(), "SQLSTATE 23505") {
 				return fmt.Errorf("%w: %s", ErrDuplicate, msgSameVersion)
@@ -136,7 +142,10 @@ func (s *Service) refreshLatest(ctx context.Context, q *queries.Queries, moduleI
 	if err != nil {
 		return err
 	}
-	m := &Module{Versions: versions}
+	m := &Module{}
+	for _, v := range versions {
+		m.Versions = append(m.Versions, Version{ID: v.ID, Version: v.Version})
+	}
 	var id *int64
 	if latest, ok := m.Latest(); ok {
 		id = &latest.ID

@@ -7,10 +7,12 @@ package modules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,6 +63,7 @@ type Service struct {
 	authz     *policies.Authorizer
 	maxUpload int64
 	limits    archive.Limits
+	counter   *downloadCounter
 }
 
 // New returns the module service; maxUpload bounds one archive in bytes.
@@ -69,44 +72,80 @@ func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, maxUplo
 	if lim.MaxTotalSize < maxUpload {
 		lim.MaxTotalSize = maxUpload
 	}
-	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), maxUpload: maxUpload, limits: lim}
+	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), maxUpload: maxUpload, limits: lim,
+		counter: newDownloadCounter()}
 }
 
 // Blobs is the store archives live in.
 func (s *Service) Blobs() blobs.Store { return s.blobs }
 
-// Module is one module version set as every read surface sees it.
+// Provider is a provider a version requires (from its required_providers).
+type Provider struct {
+	Name    string `json:"name"`
+	Source  string `json:"source"`
+	Version string `json:"version"`
+}
+
+// Version is one published version as lookups return it (metadata, which
+// can be large, is read separately with Metadata).
+type Version struct {
+	ID            int64      `json:"id"`
+	Version       string     `json:"version"`
+	IsPrerelease  bool       `json:"is_prerelease"`
+	BlobKey       string     `json:"blob_key"`
+	ArchiveFormat string     `json:"archive_format"`
+	Sha256        string     `json:"sha256"`
+	Size          int64      `json:"size"`
+	Providers     []Provider `json:"providers"`
+	PublishedBy   string     `json:"published_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// Module is a module and its versions as every read surface sees it.
 type Module struct {
-	queries.ModulesInNamespaceRow
-	Namespace string
-	Versions  []queries.ModuleVersion // in the order stored
-	Resource  policies.Resource
+	ID                int64
+	ProjectID         int64
+	NamespaceID       int64
+	Name              string
+	System            string
+	Namespace         string // top-level group path
+	ProjectPath       string
+	ProjectVisibility string
+	CreatedAt         time.Time
+	Versions          []Version // in publication order
+	Resource          policies.Resource
+}
+
+func moduleFromRow(row queries.ModulesInNamespaceRow) (*Module, error) {
+	m := &Module{ID: row.ID, ProjectID: row.ProjectID, NamespaceID: row.NamespaceID, Name: row.Name, System: row.System,
+		Namespace: row.NamespacePath, ProjectPath: row.ProjectPath, ProjectVisibility: row.ProjectVisibility, CreatedAt: row.CreatedAt,
+		Resource: policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds)}
+	if err := json.Unmarshal(row.Versions, &m.Versions); err != nil {
+		return nil, fmt.Errorf("module %d versions: %w", row.ID, err)
+	}
+	return m, nil
 }
 
 // Latest returns the latest version by semantic-version order (releases
 // above pre-releases), or false when there is none.
-func (m *Module) Latest() (queries.ModuleVersion, bool) {
-	vs := make([]version.Version, 0, len(m.Versions))
-	byString := map[string]queries.ModuleVersion{}
-	for _, v := range m.Versions {
-		pv, err := version.Parse(v.Version)
-		if err != nil {
-			continue
-		}
+func (m *Module) Latest() (Version, bool) {
+	sorted := m.SortedVersions()
+	vs := make([]version.Version, 0, len(sorted))
+	for _, v := range sorted {
+		pv, _ := version.Parse(v.Version)
 		vs = append(vs, pv)
-		byString[pv.String()] = v
 	}
 	latest, ok := version.Latest(vs, false)
 	if !ok {
-		return queries.ModuleVersion{}, false
+		return Version{}, false
 	}
-	return byString[latest.String()], true
+	return m.Version(latest.String())
 }
 
 // SortedVersions returns the versions newest first by semantic version.
-func (m *Module) SortedVersions() []queries.ModuleVersion {
+func (m *Module) SortedVersions() []Version {
 	vs := make([]version.Version, 0, len(m.Versions))
-	byString := map[string]queries.ModuleVersion{}
+	byString := make(map[string]Version, len(m.Versions))
 	for _, v := range m.Versions {
 		if pv, err := version.Parse(v.Version); err == nil {
 			vs = append(vs, pv)
@@ -114,48 +153,45 @@ func (m *Module) SortedVersions() []queries.ModuleVersion {
 		}
 	}
 	version.SortDescending(vs)
-	out := make([]queries.ModuleVersion, len(vs))
+	out := make([]Version, len(vs))
 	for i, v := range vs {
 		out[i] = byString[v.String()]
 	}
 	return out
 }
 
-// Find resolves namespace/name/system to the module p may read, searching
-// every project of the namespace's group tree. Missing and unreadable look
-// the same (policies.NotFound) unless p can see the project but lacks
-// package read access (403).
-func (s *Service) Find(ctx context.Context, p *policies.Principal, namespace, name, system string) (*Module, error) {
-	q := queries.New(s.db)
-	ns, err := q.GetGroupByPath(ctx, namespace)
-	if err != nil || ns.ParentID != nil || strings.Contains(namespace, "/") {
-		return nil, policies.NotFound(p)
+// Version returns one version of m by its exact string.
+func (m *Module) Version(v string) (Version, bool) {
+	for _, mv := range m.Versions {
+		if mv.Version == v {
+			return mv, true
+		}
 	}
-	rows, err := q.ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{NamespaceID: ns.ID, Name: name, System: system})
+	return Version{}, false
+}
+
+// Find resolves namespace/name/system to the module p may read, searching
+// every project of the namespace's group tree, in one query. Missing and
+// unreadable look the same (policies.NotFound) unless p can see the project
+// but lacks package read access (403).
+func (s *Service) Find(ctx context.Context, p *policies.Principal, namespace, name, system string) (*Module, error) {
+	rows, err := queries.New(s.db).ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: namespace, Name: name, System: system})
 	if err != nil {
 		return nil, err
 	}
 	var firstRefusal error
 	for _, row := range rows {
-		proj, err := q.GetProject(ctx, row.ProjectID)
+		m, err := moduleFromRow(row)
 		if err != nil {
 			return nil, err
 		}
-		r, err := s.tenancy.ProjectResource(ctx, proj)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
+		if err := s.authz.Check(p, policies.ReadPackage, m.Resource); err != nil {
 			if firstRefusal == nil || errors.Is(err, policies.ErrForbidden) {
 				firstRefusal = err
 			}
 			continue
 		}
-		versions, err := q.ListModuleVersions(ctx, row.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &Module{ModulesInNamespaceRow: row, Namespace: ns.FullPath, Versions: versions, Resource: r}, nil
+		return m, nil
 	}
 	if firstRefusal != nil {
 		return nil, firstRefusal
@@ -174,40 +210,36 @@ func (s *Service) FindInProject(ctx context.Context, p *policies.Principal, proj
 		return nil, err
 	}
 	q := queries.New(s.db)
-	m, err := q.GetModuleInProject(ctx, queries.GetModuleInProjectParams{ProjectID: proj.ID, Name: name, System: system})
+	mod, err := q.GetModuleInProject(ctx, queries.GetModuleInProjectParams{ProjectID: proj.ID, Name: name, System: system})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, policies.ErrNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	ns, err := q.GetGroup(ctx, m.NamespaceID)
+	ns, err := q.GetGroup(ctx, mod.NamespaceID)
 	if err != nil {
 		return nil, err
 	}
-	versions, err := q.ListModuleVersions(ctx, m.ID)
+	rows, err := q.ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: ns.FullPath, Name: name, System: system})
 	if err != nil {
 		return nil, err
 	}
-	row := queries.ModulesInNamespaceRow{ID: m.ID, ProjectID: m.ProjectID, NamespaceID: m.NamespaceID, Name: m.Name,
-		System: m.System, LatestVersionID: m.LatestVersionID, CreatedAt: m.CreatedAt, ProjectPath: proj.FullPath,
-		ProjectVisibility: proj.Visibility, ProjectGroupID: proj.GroupID}
-	return &Module{ModulesInNamespaceRow: row, Namespace: ns.FullPath, Versions: versions, Resource: r}, nil
-}
-
-// Version returns one version of m by its exact string.
-func (m *Module) Version(v string) (queries.ModuleVersion, bool) {
-	for _, mv := range m.Versions {
-		if mv.Version == v {
-			return mv, true
+	for _, row := range rows {
+		if row.ID == mod.ID {
+			return moduleFromRow(row)
 		}
 	}
-	return queries.ModuleVersion{}, false
+	return nil, policies.ErrNotFound
 }
 
-// CountDownload adds one download of a version to today's counter.
-func (s *Service) CountDownload(ctx context.Context, versionID int64) error {
-	return queries.New(s.db).CountDownload(ctx, versionID)
+// Metadata returns a version's extracted metadata (JSON), or nil.
+func (s *Service) Metadata(ctx context.Context, versionID int64) (json.RawMessage, error) {
+	return queries.New(s.db).GetVersionMetadata(ctx, versionID)
 }
+
+// CountDownload adds one download of a version to today's counter. Counts
+// are buffered in memory and written in batches (see RunCounter).
+func (s *Service) CountDownload(versionID int64) { s.counter.add(versionID) }
 
 // DownloadSummary aggregates a module's downloads.
 func (s *Service) DownloadSummary(ctx context.Context, moduleID int64) (queries.ModuleDownloadSummaryRow, error) {
@@ -221,26 +253,19 @@ func invalidf(format string, args ...any) error {
 // ArchiveByToken finds a version for the archive endpoint, which terraform
 // calls without credentials: valid(blobKey) checks the signed token. Unknown
 // modules and bad tokens are indistinguishable (policies.ErrForbidden).
-func (s *Service) ArchiveByToken(ctx context.Context, namespace, name, system, ver string, valid func(blobKey string) bool) (queries.ModuleVersion, *Module, error) {
-	q := queries.New(s.db)
-	ns, err := q.GetGroupByPath(ctx, namespace)
-	if err != nil || ns.ParentID != nil {
-		return queries.ModuleVersion{}, nil, policies.ErrForbidden
-	}
-	rows, err := q.ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{NamespaceID: ns.ID, Name: name, System: system})
+func (s *Service) ArchiveByToken(ctx context.Context, namespace, name, system, ver string, valid func(blobKey string) bool) (Version, *Module, error) {
+	rows, err := queries.New(s.db).ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: namespace, Name: name, System: system})
 	if err != nil {
-		return queries.ModuleVersion{}, nil, err
+		return Version{}, nil, err
 	}
 	for _, row := range rows {
-		v, err := q.GetModuleVersion(ctx, queries.GetModuleVersionParams{ModuleID: row.ID, Version: ver})
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue
-		} else if err != nil {
-			return queries.ModuleVersion{}, nil, err
+		m, err := moduleFromRow(row)
+		if err != nil {
+			return Version{}, nil, err
 		}
-		if valid(v.BlobKey) {
-			return v, &Module{ModulesInNamespaceRow: row, Namespace: ns.FullPath}, nil
+		if v, ok := m.Version(ver); ok && valid(v.BlobKey) {
+			return v, m, nil
 		}
 	}
-	return queries.ModuleVersion{}, nil, policies.ErrForbidden
+	return Version{}, nil, policies.ErrForbidden
 }

@@ -201,6 +201,29 @@ type Resource struct {
 	Domains []string
 }
 
+// GroupResourceOf describes a group from its traversal ids (top-level
+// group first, the group itself last).
+func GroupResourceOf(vis Visibility, traversal []int64) Resource {
+	r := Resource{Kind: GroupResource, Visibility: vis}
+	if len(traversal) > 0 {
+		r.ID = traversal[len(traversal)-1]
+	}
+	for i := len(traversal) - 1; i >= 0; i-- {
+		r.Domains = append(r.Domains, GroupDomain(traversal[i]))
+	}
+	return r
+}
+
+// ProjectResourceOf describes a project in the group whose traversal ids
+// are given.
+func ProjectResourceOf(projectID int64, vis Visibility, groupTraversal []int64) Resource {
+	r := Resource{Kind: ProjectResource, ID: projectID, Visibility: vis, Domains: []string{ProjectDomain(projectID)}}
+	for i := len(groupTraversal) - 1; i >= 0; i-- {
+		r.Domains = append(r.Domains, GroupDomain(groupTraversal[i]))
+	}
+	return r
+}
+
 // GroupDomain and ProjectDomain name casbin domains.
 func GroupDomain(id int64) string { return "g:" + strconv.FormatInt(id, 10) }
 

@@ -110,34 +110,20 @@ func ParseVisibility(v string) (policies.Visibility, error) {
 }
 
 // groupResource builds the decision's view of a group.
-func (s *Service) groupResource(ctx context.Context, g queries.Group) (policies.Resource, error) {
-	r := policies.Resource{Kind: policies.GroupResource, ID: g.ID, Visibility: policies.Visibility(g.Visibility)}
-	if g.ParentID == nil {
-		r.Domains = []string{policies.GroupDomain(g.ID)}
-		return r, nil
+func (s *Service) groupResource(_ context.Context, g queries.Group) (policies.Resource, error) {
+	if len(g.TraversalIds) == 0 {
+		return policies.Resource{}, fmt.Errorf("group %d has no traversal ids", g.ID)
 	}
-	chain, err := s.q().GroupAncestors(ctx, g.ID)
-	if err != nil {
-		return r, err
-	}
-	for _, a := range chain {
-		r.Domains = append(r.Domains, policies.GroupDomain(a.ID))
-	}
-	return r, nil
+	return policies.GroupResourceOf(policies.Visibility(g.Visibility), g.TraversalIds), nil
 }
 
 // projectResource builds the decision's view of a project.
 func (s *Service) projectResource(ctx context.Context, p queries.Project) (policies.Resource, error) {
-	chain, err := s.q().GroupAncestors(ctx, p.GroupID)
+	g, err := s.q().GetGroup(ctx, p.GroupID)
 	if err != nil {
 		return policies.Resource{}, err
 	}
-	r := policies.Resource{Kind: policies.ProjectResource, ID: p.ID, Visibility: policies.Visibility(p.Visibility),
-		Domains: []string{policies.ProjectDomain(p.ID)}}
-	for _, a := range chain {
-		r.Domains = append(r.Domains, policies.GroupDomain(a.ID))
-	}
-	return r, nil
+	return policies.ProjectResourceOf(p.ID, policies.Visibility(p.Visibility), g.TraversalIds), nil
 }
 
 // ProjectResource exposes a project's decision view to other domain

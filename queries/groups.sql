@@ -1,6 +1,9 @@
 -- name: CreateGroup :one
-INSERT INTO groups (parent_id, path, name, full_path, description, visibility)
-VALUES (sqlc.narg(parent_id), @path, @name, @full_path, @description, @visibility)
+WITH nid AS (SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id)
+INSERT INTO groups (id, parent_id, path, name, full_path, description, visibility, traversal_ids)
+SELECT nid.id, sqlc.narg(parent_id), @path, @name, @full_path, @description, @visibility,
+       coalesce((SELECT traversal_ids FROM groups WHERE id = sqlc.narg(parent_id)::bigint), '{}') || nid.id
+FROM nid
 RETURNING *;
 
 -- name: GetGroup :one
@@ -28,7 +31,7 @@ WITH RECURSIVE chain AS (
 )
 SELECT id, parent_id, path, name, full_path, description, visibility,
        terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex,
-       created_at, updated_at
+       created_at, updated_at, traversal_ids
 FROM chain ORDER BY depth;
 
 -- name: GroupDescendantVisibility :one

@@ -11,9 +11,12 @@ import (
 )
 
 const createGroup = `-- name: CreateGroup :one
-INSERT INTO groups (parent_id, path, name, full_path, description, visibility)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at
+WITH nid AS (SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id)
+INSERT INTO groups (id, parent_id, path, name, full_path, description, visibility, traversal_ids)
+SELECT nid.id, $1, $2, $3, $4, $5, $6,
+       coalesce((SELECT traversal_ids FROM groups WHERE id = $1::bigint), '{}') || nid.id
+FROM nid
+RETURNING id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids
 `
 
 type CreateGroupParams struct {
@@ -47,6 +50,7 @@ func (q *Queries) CreateGroup(ctx context.Context, arg CreateGroupParams) (Group
 		&i.TerraformModuleDuplicateExceptionRegex,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TraversalIds,
 	)
 	return i, err
 }
@@ -61,7 +65,7 @@ func (q *Queries) DeleteGroup(ctx context.Context, id int64) error {
 }
 
 const getGroup = `-- name: GetGroup :one
-SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at FROM groups WHERE id = $1
+SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids FROM groups WHERE id = $1
 `
 
 func (q *Queries) GetGroup(ctx context.Context, id int64) (Group, error) {
@@ -79,12 +83,13 @@ func (q *Queries) GetGroup(ctx context.Context, id int64) (Group, error) {
 		&i.TerraformModuleDuplicateExceptionRegex,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TraversalIds,
 	)
 	return i, err
 }
 
 const getGroupByPath = `-- name: GetGroupByPath :one
-SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at FROM groups WHERE lower(full_path) = lower($1)
+SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids FROM groups WHERE lower(full_path) = lower($1)
 `
 
 func (q *Queries) GetGroupByPath(ctx context.Context, fullPath string) (Group, error) {
@@ -102,19 +107,20 @@ func (q *Queries) GetGroupByPath(ctx context.Context, fullPath string) (Group, e
 		&i.TerraformModuleDuplicateExceptionRegex,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TraversalIds,
 	)
 	return i, err
 }
 
 const groupAncestors = `-- name: GroupAncestors :many
 WITH RECURSIVE chain AS (
-    SELECT g.id, g.parent_id, g.path, g.name, g.full_path, g.description, g.visibility, g.terraform_module_duplicates_allowed, g.terraform_module_duplicate_exception_regex, g.created_at, g.updated_at, 0 AS depth FROM groups g WHERE g.id = $1
+    SELECT g.id, g.parent_id, g.path, g.name, g.full_path, g.description, g.visibility, g.terraform_module_duplicates_allowed, g.terraform_module_duplicate_exception_regex, g.created_at, g.updated_at, g.traversal_ids, 0 AS depth FROM groups g WHERE g.id = $1
     UNION ALL
-    SELECT p.id, p.parent_id, p.path, p.name, p.full_path, p.description, p.visibility, p.terraform_module_duplicates_allowed, p.terraform_module_duplicate_exception_regex, p.created_at, p.updated_at, c.depth + 1 FROM groups p JOIN chain c ON p.id = c.parent_id
+    SELECT p.id, p.parent_id, p.path, p.name, p.full_path, p.description, p.visibility, p.terraform_module_duplicates_allowed, p.terraform_module_duplicate_exception_regex, p.created_at, p.updated_at, p.traversal_ids, c.depth + 1 FROM groups p JOIN chain c ON p.id = c.parent_id
 )
 SELECT id, parent_id, path, name, full_path, description, visibility,
        terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex,
-       created_at, updated_at
+       created_at, updated_at, traversal_ids
 FROM chain ORDER BY depth
 `
 
@@ -130,6 +136,7 @@ type GroupAncestorsRow struct {
 	TerraformModuleDuplicateExceptionRegex string
 	CreatedAt                              time.Time
 	UpdatedAt                              time.Time
+	TraversalIds                           []int64
 }
 
 // The group and every ancestor, nearest first.
@@ -154,6 +161,7 @@ func (q *Queries) GroupAncestors(ctx context.Context, id int64) ([]GroupAncestor
 			&i.TerraformModuleDuplicateExceptionRegex,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.TraversalIds,
 		); err != nil {
 			return nil, err
 		}
@@ -187,7 +195,7 @@ func (q *Queries) GroupDescendantVisibility(ctx context.Context, id int64) (int3
 }
 
 const listGroups = `-- name: ListGroups :many
-SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at FROM groups
+SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids FROM groups
 WHERE (NOT $1::boolean OR parent_id IS NULL)
   AND ($2::text IS NULL OR full_path ILIKE '%' || $2 || '%' OR name ILIKE '%' || $2 || '%')
 ORDER BY full_path
@@ -227,6 +235,7 @@ func (q *Queries) ListGroups(ctx context.Context, arg ListGroupsParams) ([]Group
 			&i.TerraformModuleDuplicateExceptionRegex,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.TraversalIds,
 		); err != nil {
 			return nil, err
 		}
@@ -239,7 +248,7 @@ func (q *Queries) ListGroups(ctx context.Context, arg ListGroupsParams) ([]Group
 }
 
 const listSubgroups = `-- name: ListSubgroups :many
-SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at FROM groups WHERE parent_id = $1 ORDER BY path
+SELECT id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids FROM groups WHERE parent_id = $1 ORDER BY path
 `
 
 func (q *Queries) ListSubgroups(ctx context.Context, parentID *int64) ([]Group, error) {
@@ -263,6 +272,7 @@ func (q *Queries) ListSubgroups(ctx context.Context, parentID *int64) ([]Group, 
 			&i.TerraformModuleDuplicateExceptionRegex,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.TraversalIds,
 		); err != nil {
 			return nil, err
 		}
@@ -297,7 +307,7 @@ UPDATE groups SET name = $1, description = $2, visibility = $3,
     terraform_module_duplicates_allowed = $4,
     terraform_module_duplicate_exception_regex = $5,
     updated_at = now()
-WHERE id = $6 RETURNING id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at
+WHERE id = $6 RETURNING id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids
 `
 
 type UpdateGroupParams struct {
@@ -331,6 +341,7 @@ func (q *Queries) UpdateGroup(ctx context.Context, arg UpdateGroupParams) (Group
 		&i.TerraformModuleDuplicateExceptionRegex,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TraversalIds,
 	)
 	return i, err
 }

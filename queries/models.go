@@ -7,8 +7,6 @@ package queries
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type AuditEvent struct {
@@ -50,6 +48,7 @@ type Group struct {
 	TerraformModuleDuplicateExceptionRegex string
 	CreatedAt                              time.Time
 	UpdatedAt                              time.Time
+	TraversalIds                           []int64
 }
 
 type InstanceSecret struct {
@@ -79,7 +78,7 @@ type Member struct {
 
 type ModuleDownload struct {
 	ModuleVersionID int64
-	Day             pgtype.Date
+	Day             time.Time
 	Count           int64
 }
 
@@ -95,6 +94,7 @@ type ModuleVersion struct {
 	Metadata      json.RawMessage
 	PublishedBy   string
 	CreatedAt     time.Time
+	Providers     json.RawMessage
 }
 
 type PersonalAccessToken struct {

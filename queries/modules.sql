@@ -11,11 +11,22 @@ VALUES (@project_id, @namespace_id, @name, @system)
 RETURNING *;
 
 -- name: ModulesInNamespace :many
--- Every module of that name in the namespace's tree, with its project, oldest first.
+-- Every module of that name in the namespace's tree, oldest first, with what
+-- authorization needs (project visibility, group chain) and its versions
+-- (without metadata), in one round trip.
 SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id, m.created_at,
-       p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id
-FROM terraform_modules m JOIN projects p ON p.id = m.project_id
-WHERE m.namespace_id = @namespace_id AND m.name = @name AND m.system = @system
+       ns.full_path AS namespace_path,
+       p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id,
+       g.traversal_ids AS group_traversal_ids,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'is_prerelease', v.is_prerelease,
+                    'blob_key', v.blob_key, 'archive_format', v.archive_format, 'sha256', v.sha256, 'size', v.size,
+                    'providers', v.providers, 'published_by', v.published_by, 'created_at', v.created_at) ORDER BY v.id)
+                 FROM module_versions v WHERE v.module_id = m.id), '[]')::jsonb AS versions
+FROM groups ns
+JOIN terraform_modules m ON m.namespace_id = ns.id
+JOIN projects p ON p.id = m.project_id
+JOIN groups g ON g.id = p.group_id
+WHERE lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name AND m.system = @system
 ORDER BY m.id;
 
 -- name: OtherProjectsWithModuleName :one
@@ -26,12 +37,21 @@ WHERE namespace_id = @namespace_id AND name = @name AND system = @system AND pro
 SELECT EXISTS (SELECT 1 FROM module_versions WHERE module_id = @module_id AND version = @version);
 
 -- name: CreateModuleVersion :one
-INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by)
-VALUES (@module_id, @version, @is_prerelease, @blob_key, @archive_format, @sha256, @size, @metadata, @published_by)
+INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by)
+VALUES (@module_id, @version, @is_prerelease, @blob_key, @archive_format, @sha256, @size, @metadata, @providers, @published_by)
 RETURNING *;
 
+-- name: ModuleProject :one
+-- A module's project with its group chain, for authorization.
+SELECT p.*, g.traversal_ids AS group_traversal_ids
+FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = @project_id;
+
 -- name: ListModuleVersions :many
-SELECT * FROM module_versions WHERE module_id = @module_id ORDER BY id;
+SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, providers, published_by, created_at
+FROM module_versions WHERE module_id = @module_id ORDER BY id;
+
+-- name: GetVersionMetadata :one
+SELECT metadata FROM module_versions WHERE id = @id;
 
 -- name: GetModuleVersion :one
 SELECT * FROM module_versions WHERE module_id = @module_id AND version = @version;
@@ -39,9 +59,11 @@ SELECT * FROM module_versions WHERE module_id = @module_id AND version = @versio
 -- name: SetLatestVersion :exec
 UPDATE terraform_modules SET latest_version_id = sqlc.narg(version_id) WHERE id = @id;
 
--- name: CountDownload :exec
-INSERT INTO module_downloads (module_version_id, day, count) VALUES (@module_version_id, current_date, 1)
-ON CONFLICT (module_version_id, day) DO UPDATE SET count = module_downloads.count + 1;
+-- name: AddDownloads :exec
+-- Adds buffered download counts: one row per version and day.
+INSERT INTO module_downloads (module_version_id, day, count)
+SELECT unnest(@version_ids::bigint[]), @day::date, unnest(@counts::bigint[])
+ON CONFLICT (module_version_id, day) DO UPDATE SET count = module_downloads.count + EXCLUDED.count;
 
 -- name: ModuleDownloadSummary :one
 SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint AS week,

@@ -11,13 +11,21 @@ import (
 	"time"
 )
 
-const countDownload = `-- name: CountDownload :exec
-INSERT INTO module_downloads (module_version_id, day, count) VALUES ($1, current_date, 1)
-ON CONFLICT (module_version_id, day) DO UPDATE SET count = module_downloads.count + 1
+const addDownloads = `-- name: AddDownloads :exec
+INSERT INTO module_downloads (module_version_id, day, count)
+SELECT unnest($1::bigint[]), $2::date, unnest($3::bigint[])
+ON CONFLICT (module_version_id, day) DO UPDATE SET count = module_downloads.count + EXCLUDED.count
 `
 
-func (q *Queries) CountDownload(ctx context.Context, moduleVersionID int64) error {
-	_, err := q.db.Exec(ctx, countDownload, moduleVersionID)
+type AddDownloadsParams struct {
+	VersionIds []int64
+	Day        time.Time
+	Counts     []int64
+}
+
+// Adds buffered download counts: one row per version and day.
+func (q *Queries) AddDownloads(ctx context.Context, arg AddDownloadsParams) error {
+	_, err := q.db.Exec(ctx, addDownloads, arg.VersionIds, arg.Day, arg.Counts)
 	return err
 }
 
@@ -55,9 +63,9 @@ func (q *Queries) CreateModule(ctx context.Context, arg CreateModuleParams) (Ter
 }
 
 const createModuleVersion = `-- name: CreateModuleVersion :one
-INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at
+INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers
 `
 
 type CreateModuleVersionParams struct {
@@ -69,6 +77,7 @@ type CreateModuleVersionParams struct {
 	Sha256        string
 	Size          int64
 	Metadata      json.RawMessage
+	Providers     json.RawMessage
 	PublishedBy   string
 }
 
@@ -82,6 +91,7 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 		arg.Sha256,
 		arg.Size,
 		arg.Metadata,
+		arg.Providers,
 		arg.PublishedBy,
 	)
 	var i ModuleVersion
@@ -97,6 +107,7 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 		&i.Metadata,
 		&i.PublishedBy,
 		&i.CreatedAt,
+		&i.Providers,
 	)
 	return i, err
 }
@@ -127,7 +138,7 @@ func (q *Queries) GetModuleInProject(ctx context.Context, arg GetModuleInProject
 }
 
 const getModuleVersion = `-- name: GetModuleVersion :one
-SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at FROM module_versions WHERE module_id = $1 AND version = $2
+SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers FROM module_versions WHERE module_id = $1 AND version = $2
 `
 
 type GetModuleVersionParams struct {
@@ -150,23 +161,50 @@ func (q *Queries) GetModuleVersion(ctx context.Context, arg GetModuleVersionPara
 		&i.Metadata,
 		&i.PublishedBy,
 		&i.CreatedAt,
+		&i.Providers,
 	)
 	return i, err
 }
 
-const listModuleVersions = `-- name: ListModuleVersions :many
-SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at FROM module_versions WHERE module_id = $1 ORDER BY id
+const getVersionMetadata = `-- name: GetVersionMetadata :one
+SELECT metadata FROM module_versions WHERE id = $1
 `
 
-func (q *Queries) ListModuleVersions(ctx context.Context, moduleID int64) ([]ModuleVersion, error) {
+func (q *Queries) GetVersionMetadata(ctx context.Context, id int64) (json.RawMessage, error) {
+	row := q.db.QueryRow(ctx, getVersionMetadata, id)
+	var metadata json.RawMessage
+	err := row.Scan(&metadata)
+	return metadata, err
+}
+
+const listModuleVersions = `-- name: ListModuleVersions :many
+SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, providers, published_by, created_at
+FROM module_versions WHERE module_id = $1 ORDER BY id
+`
+
+type ListModuleVersionsRow struct {
+	ID            int64
+	ModuleID      int64
+	Version       string
+	IsPrerelease  bool
+	BlobKey       string
+	ArchiveFormat string
+	Sha256        string
+	Size          int64
+	Providers     json.RawMessage
+	PublishedBy   string
+	CreatedAt     time.Time
+}
+
+func (q *Queries) ListModuleVersions(ctx context.Context, moduleID int64) ([]ListModuleVersionsRow, error) {
 	rows, err := q.db.Query(ctx, listModuleVersions, moduleID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ModuleVersion{}
+	items := []ListModuleVersionsRow{}
 	for rows.Next() {
-		var i ModuleVersion
+		var i ListModuleVersionsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.ModuleID,
@@ -176,7 +214,7 @@ func (q *Queries) ListModuleVersions(ctx context.Context, moduleID int64) ([]Mod
 			&i.ArchiveFormat,
 			&i.Sha256,
 			&i.Size,
-			&i.Metadata,
+			&i.Providers,
 			&i.PublishedBy,
 			&i.CreatedAt,
 		); err != nil {
@@ -228,18 +266,64 @@ func (q *Queries) ModuleDownloadSummary(ctx context.Context, moduleID int64) (Mo
 	return i, err
 }
 
+const moduleProject = `-- name: ModuleProject :one
+SELECT p.id, p.group_id, p.path, p.name, p.full_path, p.description, p.visibility, p.created_at, p.updated_at, g.traversal_ids AS group_traversal_ids
+FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = $1
+`
+
+type ModuleProjectRow struct {
+	ID                int64
+	GroupID           int64
+	Path              string
+	Name              string
+	FullPath          string
+	Description       string
+	Visibility        string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	GroupTraversalIds []int64
+}
+
+// A module's project with its group chain, for authorization.
+func (q *Queries) ModuleProject(ctx context.Context, projectID int64) (ModuleProjectRow, error) {
+	row := q.db.QueryRow(ctx, moduleProject, projectID)
+	var i ModuleProjectRow
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.Path,
+		&i.Name,
+		&i.FullPath,
+		&i.Description,
+		&i.Visibility,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.GroupTraversalIds,
+	)
+	return i, err
+}
+
 const modulesInNamespace = `-- name: ModulesInNamespace :many
 SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id, m.created_at,
-       p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id
-FROM terraform_modules m JOIN projects p ON p.id = m.project_id
-WHERE m.namespace_id = $1 AND m.name = $2 AND m.system = $3
+       ns.full_path AS namespace_path,
+       p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id,
+       g.traversal_ids AS group_traversal_ids,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'is_prerelease', v.is_prerelease,
+                    'blob_key', v.blob_key, 'archive_format', v.archive_format, 'sha256', v.sha256, 'size', v.size,
+                    'providers', v.providers, 'published_by', v.published_by, 'created_at', v.created_at) ORDER BY v.id)
+                 FROM module_versions v WHERE v.module_id = m.id), '[]')::jsonb AS versions
+FROM groups ns
+JOIN terraform_modules m ON m.namespace_id = ns.id
+JOIN projects p ON p.id = m.project_id
+JOIN groups g ON g.id = p.group_id
+WHERE lower(ns.full_path) = lower($1) AND ns.parent_id IS NULL AND m.name = $2 AND m.system = $3
 ORDER BY m.id
 `
 
 type ModulesInNamespaceParams struct {
-	NamespaceID int64
-	Name        string
-	System      string
+	Namespace string
+	Name      string
+	System    string
 }
 
 type ModulesInNamespaceRow struct {
@@ -250,14 +334,19 @@ type ModulesInNamespaceRow struct {
 	System            string
 	LatestVersionID   *int64
 	CreatedAt         time.Time
+	NamespacePath     string
 	ProjectPath       string
 	ProjectVisibility string
 	ProjectGroupID    int64
+	GroupTraversalIds []int64
+	Versions          json.RawMessage
 }
 
-// Every module of that name in the namespace's tree, with its project, oldest first.
+// Every module of that name in the namespace's tree, oldest first, with what
+// authorization needs (project visibility, group chain) and its versions
+// (without metadata), in one round trip.
 func (q *Queries) ModulesInNamespace(ctx context.Context, arg ModulesInNamespaceParams) ([]ModulesInNamespaceRow, error) {
-	rows, err := q.db.Query(ctx, modulesInNamespace, arg.NamespaceID, arg.Name, arg.System)
+	rows, err := q.db.Query(ctx, modulesInNamespace, arg.Namespace, arg.Name, arg.System)
 	if err != nil {
 		return nil, err
 	}
@@ -273,9 +362,12 @@ func (q *Queries) ModulesInNamespace(ctx context.Context, arg ModulesInNamespace
 			&i.System,
 			&i.LatestVersionID,
 			&i.CreatedAt,
+			&i.NamespacePath,
 			&i.ProjectPath,
 			&i.ProjectVisibility,
 			&i.ProjectGroupID,
+			&i.GroupTraversalIds,
+			&i.Versions,
 		); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,21 @@ type Resolver struct {
 	db   queries.DBTX
 	jobs *JobVerifier
 	now  func() time.Time
+	// touched remembers when this replica last recorded a token's use, so
+	// last_used_at costs a write at most once a minute per token.
+	touched sync.Map // "pat:<id>" / "dt:<id>" → time.Time
+}
+
+const touchEvery = time.Minute
+
+// touch runs write if the token was not touched by this replica recently.
+func (r *Resolver) touch(ctx context.Context, key string, write func() error) error {
+	now := r.now()
+	if last, ok := r.touched.Load(key); ok && now.Sub(last.(time.Time)) < touchEvery {
+		return nil
+	}
+	r.touched.Store(key, now)
+	return write()
 }
 
 // NewResolver resolves credentials against db, verifying job tokens with jobs.
@@ -88,7 +104,7 @@ func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.
 	case username != "" && !strings.EqualFold(username, t.Username):
 		return nil, fmt.Errorf("%w: basic auth user does not own the token", ErrInvalidCredentials)
 	}
-	if err := queries.New(r.db).TouchPersonalAccessToken(ctx, t.ID); err != nil {
+	if err := r.touch(ctx, fmt.Sprint("pat:", t.ID), func() error { return queries.New(r.db).TouchPersonalAccessToken(ctx, t.ID) }); err != nil {
 		return nil, err
 	}
 	return &policies.Principal{Kind: policies.User, UserID: t.UserID, Username: t.Username,
@@ -116,7 +132,7 @@ func (r *Resolver) deploy(ctx context.Context, secret, username string) (*polici
 	case username != "" && subtle.ConstantTimeCompare([]byte(username), []byte(t.Username)) != 1:
 		return nil, fmt.Errorf("%w: basic auth user does not match the deploy token", ErrInvalidCredentials)
 	}
-	if err := queries.New(r.db).TouchDeployToken(ctx, t.ID); err != nil {
+	if err := r.touch(ctx, fmt.Sprint("dt:", t.ID), func() error { return queries.New(r.db).TouchDeployToken(ctx, t.ID) }); err != nil {
 		return nil, err
 	}
 	p := &policies.Principal{Kind: policies.DeployToken, Username: t.Username, Scopes: nonNil(t.Scopes), TokenID: t.ID}

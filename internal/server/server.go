@@ -54,6 +54,8 @@ type Server struct {
 	http       *http.Server
 	served     chan error
 	stopFollow context.CancelFunc
+	// counterDone closes once buffered download counts are flushed.
+	counterDone chan struct{}
 }
 
 // Database is an open, migrated database (and the private cluster behind it,
@@ -199,6 +201,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	s.Projects = projects.New(s.Pool, s.Enforcer)
 	resolver := tokens.NewResolver(s.Pool, tokens.NewJobVerifier(nil))
 	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, cfg.MaxUploadBytes)
+	s.counterDone = make(chan struct{})
+	go func() {
+		defer close(s.counterDone)
+		s.Modules.RunCounter(followCtx, 5*time.Second, log)
+	}()
 	key, err := queries.New(s.Pool).EnsureInstanceSecret(ctx, queries.EnsureInstanceSecretParams{Name: "download-signing-key", Value: randomKey()})
 	if err != nil {
 		return nil, fmt.Errorf("download signing key: %w", err)
@@ -273,6 +280,9 @@ func (s *Server) close() {
 	}
 	if s.stopFollow != nil {
 		s.stopFollow()
+	}
+	if s.counterDone != nil {
+		<-s.counterDone
 	}
 	if s.Pool != nil {
 		s.Pool.Close()

@@ -5,9 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/internal/server"
@@ -72,7 +75,16 @@ func TestReadyzReportsDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	s.Pool.Close() // the database becomes unreachable for this server
+	// The database goes away under the running server.
+	conn, err := pgx.Connect(context.Background(), testenv.Cluster(t).URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	if _, err := conn.Exec(context.Background(), "DROP DATABASE "+dbName+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
 	resp, err := http.Get(s.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)

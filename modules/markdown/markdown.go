@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"regexp"
+	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -63,13 +64,27 @@ func newPolicy() *bluemonday.Policy {
 	return p
 }
 
+// maxSourceSize is the largest README rendered as Markdown; uploads cap files at 1 MiB anyway.
+const maxSourceSize = 1 << 20
+
+// plainText shows a README that is too large or too convoluted to render as escaped text.
+func plainText(src []byte) template.HTML {
+	return template.HTML("<pre>" + template.HTMLEscapeString(strings.ToValidUTF8(string(src), "\uFFFD")) + "</pre>\n")
+}
+
 // Render converts a README written in Markdown into sanitized HTML for embedding in a page.
 //
 // Supported: GitHub Flavoured Markdown (tables with alignment, strikethrough, autolinks, task
 // lists), fenced code with class="language-x", and deterministic heading ids ("usage",
 // "inputs-1" for the second "Inputs"). Scripts, styles, iframes, event handler attributes and
-// javascript:/data: URLs never survive. It is safe for concurrent use.
+// javascript:/data: URLs never survive. A README larger than 1 MiB, or shaped to make the
+// Markdown parser slow (see tooComplex), comes back as escaped text in a <pre> block instead.
+// Rendering is CPU-bound; callers should render once (at upload) and store the result rather
+// than render per request. It is safe for concurrent use.
 func Render(src []byte) (template.HTML, error) {
+	if len(src) > maxSourceSize || tooComplex(src) {
+		return plainText(src), nil
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(src) + len(src)/2)
 	if err := converter.Convert(src, &buf); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -72,15 +73,11 @@ func firstDifference(got, want []byte) string {
 			wl = w[i]
 		}
 		if gl != wl {
-			return "line " + itoa(i+1) + ":\n  got:  " + gl + "\n  want: " + wl
+			return "line " + strconv.Itoa(i+1) + ":\n  got:  " + gl + "\n  want: " + wl
 		}
 	}
 	return "(no line differs)"
 }
-
-func itoa(i int) string { return strings.TrimSpace(string(encodeInt(i))) }
-
-func encodeInt(i int) []byte { b, _ := json.Marshal(i); return b }
 
 func TestExtractRoundTrip(t *testing.T) {
 	for _, name := range []string{"complete", "broken", "hostile"} {
