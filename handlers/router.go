@@ -54,6 +54,8 @@ func New(d Deps) http.Handler {
 	auth := authenticate(d.Resolver, "cairn")
 	mods := &moduleAPI{svc: d.Modules, signer: d.Signer, publicURL: d.PublicURL}
 	registerModuleProtocol(r, auth, mods)
+	registerRegistryCatalog(r, auth, d)
+	registerTerraregModules(r, auth, d)
 
 	api := r.Group("/api/v4", auth)
 	registerGitLabModules(api, mods)

@@ -1,0 +1,67 @@
+package policies
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Scope is the set of projects whose packages a principal may read, in a
+// form a list or search query can apply in SQL: nothing when None; every
+// project when All; otherwise public projects, internal ones when Internal,
+// and those in ProjectIDs or below a group in GroupIDs. It is derived from
+// the same memberships and rules as Check, so lists agree with lookups.
+type Scope struct {
+	None       bool
+	All        bool
+	Internal   bool
+	ProjectIDs []int64
+	GroupIDs   []int64
+}
+
+// ReadableScope returns what p may read packages of.
+func (z *Authorizer) ReadableScope(p *Principal) Scope {
+	if !z.scoped(p, ReadPackage) {
+		return Scope{None: true}
+	}
+	switch p.Kind {
+	case User:
+		if z.isAdmin(p) {
+			return Scope{All: true}
+		}
+		s := Scope{Internal: true}
+		sub := userSubject(p.UserID)
+		doms, _ := z.e.cur.Load().GetDomainsForUser(sub)
+		seen := map[string]bool{}
+		for _, dom := range doms {
+			if seen[dom] || !z.e.enforce(sub, dom, ReadPackage) {
+				continue
+			}
+			seen[dom] = true
+			s.add(dom)
+		}
+		return s
+	case DeployToken:
+		s := Scope{}
+		if z.e.roleAllows(Reporter, ReadPackage) {
+			s.add(p.DeployDomain)
+		}
+		return s
+	case Job:
+		return Scope{Internal: true, ProjectIDs: []int64{p.JobProjectID}}
+	}
+	return Scope{}
+}
+
+func (s *Scope) add(dom string) {
+	kind, id, ok := strings.Cut(dom, ":")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil {
+		return
+	}
+	switch kind {
+	case "g":
+		s.GroupIDs = append(s.GroupIDs, n)
+	case "p":
+		s.ProjectIDs = append(s.ProjectIDs, n)
+	}
+}
