@@ -64,6 +64,7 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 		fullPath = parent.FullPath + "/" + in.Path
 	}
 	var g queries.Group
+	var owner *queries.Member
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
 		taken, err := q.SiblingPathTaken(ctx, queries.SiblingPathTakenParams{ParentID: in.ParentID, Path: in.Path})
 		if err != nil {
@@ -88,10 +89,14 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 			if err != nil {
 				return err
 			}
-			defer s.enf.ApplyMember("add", m.UserID, m.GroupID, m.ProjectID, m.AccessLevel)
+			owner = &m
 		}
 		return audit.Record(ctx, tx, p, "create", "group", g.ID, nil, g)
 	})
+	if err == nil && owner != nil {
+		// Only once committed: the enforcer must never run ahead of the database.
+		err = s.enf.ApplyMember("add", owner.UserID, owner.GroupID, owner.ProjectID, owner.AccessLevel)
+	}
 	return g, err
 }
 
@@ -131,12 +136,43 @@ func (s *Service) ListGroups(ctx context.Context, p *policies.Principal, search 
 	if search != "" {
 		sp = &search
 	}
-	// Filter after the query; over-fetch so a page of visible groups fills.
-	rows, err := s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: int32(limit+offset) * 4, Off: 0})
-	if err != nil {
-		return nil, err
+	// Visibility is decided per group by the authorizer; read batches until
+	// the requested page of visible groups is full or the table is exhausted.
+	out := []queries.Group{}
+	skip := offset
+	for off := int32(0); len(out) < limit; off += listBatch {
+		rows, err := s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: listBatch, Off: off})
+		if err != nil {
+			return nil, err
+		}
+		page, err := visibleGroups(ctx, s, p, rows, limit-len(out), skip)
+		if err != nil {
+			return nil, err
+		}
+		skip -= countVisible(ctx, s, p, rows, skip)
+		out = append(out, page...)
+		if len(rows) < listBatch {
+			break
+		}
 	}
-	return visibleGroups(ctx, s, p, rows, limit, offset)
+	return out, nil
+}
+
+// listBatch is how many rows list pages read at a time before filtering.
+const listBatch = 200
+
+// countVisible counts up to max visible groups in rows (the ones a page skips).
+func countVisible(ctx context.Context, s *Service, p *policies.Principal, rows []queries.Group, max int) int {
+	n := 0
+	for _, g := range rows {
+		if n == max {
+			break
+		}
+		if r, err := s.groupResource(ctx, g); err == nil && s.authz.Check(p, policies.ReadGroup, r) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Subgroups lists the visible direct subgroups of a group.

@@ -122,18 +122,22 @@ func (s *Service) SetMember(ctx context.Context, p *policies.Principal, t Member
 	if !add && old == nil {
 		return Member{}, ErrNotFound
 	}
-	var row queries.Member
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
 		var err error
 		if tg.projectID != nil {
-			row, err = q.UpsertProjectMember(ctx, queries.UpsertProjectMemberParams{UserID: userID, ProjectID: tg.projectID, AccessLevel: level})
+			_, err = q.UpsertProjectMember(ctx, queries.UpsertProjectMemberParams{UserID: userID, ProjectID: tg.projectID, AccessLevel: level})
 		} else {
-			row, err = q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: userID, GroupID: tg.groupID, AccessLevel: level})
+			_, err = q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: userID, GroupID: tg.groupID, AccessLevel: level})
 		}
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, p, map[bool]string{true: "add", false: "update"}[add], tg.objectType, row.ID, old, Member{userID, user.Username, user.Name, user.Blocked, level})
+		if old != nil && old.AccessLevel == 50 && level != 50 && tg.topLevel() {
+			if err := lastOwnerGuard(ctx, q, *tg.groupID); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, p, map[bool]string{true: "add", false: "update"}[add], tg.objectType, userID, old, Member{userID, user.Username, user.Name, user.Blocked, level})
 	})
 	if err != nil {
 		return Member{}, err
@@ -167,10 +171,32 @@ func (s *Service) RemoveMember(ctx context.Context, p *policies.Principal, t Mem
 		if err != nil {
 			return err
 		}
+		if old.AccessLevel == 50 && tg.topLevel() {
+			if err := lastOwnerGuard(ctx, q, *tg.groupID); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, tx, p, "remove", tg.objectType, userID, old, nil)
 	})
 	if err != nil {
 		return err
 	}
 	return s.enf.ApplyMember("del", userID, tg.groupID, tg.projectID, old.AccessLevel)
+}
+
+// topLevel reports whether the target is a top-level group (a namespace),
+// which must always keep an owner; subgroups inherit owners from above.
+func (t target) topLevel() bool { return t.groupID != nil && len(t.resource.Domains) == 1 }
+
+// lastOwnerGuard refuses a change (checked inside its transaction, after
+// it) that left a namespace without an owner.
+func lastOwnerGuard(ctx context.Context, q *queries.Queries, groupID int64) error {
+	n, err := q.CountGroupOwners(ctx, &groupID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return invalid("a group must keep at least one owner")
+	}
+	return nil
 }

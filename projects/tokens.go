@@ -113,6 +113,9 @@ func (s *Service) RevokePAT(ctx context.Context, p *policies.Principal, id int64
 	if p.Kind != policies.User {
 		return policies.NotFound(p)
 	}
+	if p.Scopes != nil && !slices.Contains(p.Scopes, policies.ScopeAPI) {
+		return ErrForbidden // managing tokens needs the api scope
+	}
 	t, err := s.q().GetPersonalAccessToken(ctx, id)
 	if err != nil {
 		return notFound(p, err)

@@ -117,6 +117,9 @@ func (s *Service) ListUsers(ctx context.Context, p *policies.Principal, search s
 // FindUserByUsername returns a user by name (any authenticated user; used
 // to add members).
 func (s *Service) FindUserByUsername(ctx context.Context, p *policies.Principal, username string) (queries.User, error) {
+	if p.Kind == policies.Anonymous {
+		return queries.User{}, ErrUnauthenticated
+	}
 	if p.Kind != policies.User {
 		return queries.User{}, ErrForbidden
 	}

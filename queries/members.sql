@@ -41,3 +41,6 @@ FROM user_group_permissions ugp JOIN user_group_members ugm ON ugm.user_group_id
 
 -- name: SiteAdminUserGroupMembers :many
 SELECT DISTINCT ugm.user_id FROM user_group_members ugm JOIN user_groups ug ON ug.id = ugm.user_group_id WHERE ug.site_admin;
+
+-- name: CountGroupOwners :one
+SELECT count(*) FROM members WHERE group_id = @group_id AND access_level = 50;

@@ -85,6 +85,17 @@ func (q *Queries) AllUserGroupGrants(ctx context.Context) ([]AllUserGroupGrantsR
 	return items, nil
 }
 
+const countGroupOwners = `-- name: CountGroupOwners :one
+SELECT count(*) FROM members WHERE group_id = $1 AND access_level = 50
+`
+
+func (q *Queries) CountGroupOwners(ctx context.Context, groupID *int64) (int64, error) {
+	row := q.db.QueryRow(ctx, countGroupOwners, groupID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteGroupMember = `-- name: DeleteGroupMember :execrows
 DELETE FROM members WHERE group_id = $1 AND user_id = $2
 `
