@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-registry/cairn/internal/testenv"
+	"github.com/cairn-registry/cairn/projects"
 )
 
 // runCairn runs the binary to completion (bounded to a minute) and returns
@@ -35,3 +36,5 @@ func runCairn(t testing.TB, env map[string]string, args ...string) (string, erro
 func basicAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
+
+func projectsUser(name string) projects.UserInput { return projects.UserInput{Username: name} }

@@ -25,13 +25,13 @@ import (
 
 // inproc is a Cairn started in this process over plain HTTP, for API tests.
 type inproc struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *server.Server
 	admin string
 	blobs string
 }
 
-func startInProcess(t *testing.T, extra map[string]string) *inproc {
+func startInProcess(t testing.TB, extra map[string]string) *inproc {
 	t.Helper()
 	dataDir := t.TempDir()
 	env := map[string]string{

@@ -133,6 +133,7 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, in Publish
 		return queries.ModuleVersion{}, err
 	}
 	keep = true
+	s.ForgetLookups() // this replica sees its own publish at once
 	return out, nil
 }
 

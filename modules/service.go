@@ -64,6 +64,7 @@ type Service struct {
 	maxUpload int64
 	limits    archive.Limits
 	counter   *downloadCounter
+	lookups   lookupCache
 }
 
 // New returns the module service; maxUpload bounds one archive in bytes.
@@ -175,16 +176,12 @@ func (m *Module) Version(v string) (Version, bool) {
 // unreadable look the same (policies.NotFound) unless p can see the project
 // but lacks package read access (403).
 func (s *Service) Find(ctx context.Context, p *policies.Principal, namespace, name, system string) (*Module, error) {
-	rows, err := queries.New(s.db).ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: namespace, Name: name, System: system})
+	mods, err := s.lookup(ctx, namespace, name, system)
 	if err != nil {
 		return nil, err
 	}
 	var firstRefusal error
-	for _, row := range rows {
-		m, err := moduleFromRow(row)
-		if err != nil {
-			return nil, err
-		}
+	for _, m := range mods {
 		if err := s.authz.Check(p, policies.ReadPackage, m.Resource); err != nil {
 			if firstRefusal == nil || errors.Is(err, policies.ErrForbidden) {
 				firstRefusal = err
@@ -220,13 +217,13 @@ func (s *Service) FindInProject(ctx context.Context, p *policies.Principal, proj
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: ns.FullPath, Name: name, System: system})
+	mods, err := s.lookup(ctx, ns.FullPath, name, system)
 	if err != nil {
 		return nil, err
 	}
-	for _, row := range rows {
-		if row.ID == mod.ID {
-			return moduleFromRow(row)
+	for _, m := range mods {
+		if m.ID == mod.ID {
+			return m, nil
 		}
 	}
 	return nil, policies.ErrNotFound
@@ -254,15 +251,11 @@ func invalidf(format string, args ...any) error {
 // calls without credentials: valid(blobKey) checks the signed token. Unknown
 // modules and bad tokens are indistinguishable (policies.ErrForbidden).
 func (s *Service) ArchiveByToken(ctx context.Context, namespace, name, system, ver string, valid func(blobKey string) bool) (Version, *Module, error) {
-	rows, err := queries.New(s.db).ModulesInNamespace(ctx, queries.ModulesInNamespaceParams{Namespace: namespace, Name: name, System: system})
+	mods, err := s.lookup(ctx, namespace, name, system)
 	if err != nil {
 		return Version{}, nil, err
 	}
-	for _, row := range rows {
-		m, err := moduleFromRow(row)
-		if err != nil {
-			return Version{}, nil, err
-		}
+	for _, m := range mods {
 		if v, ok := m.Version(ver); ok && valid(v.BlobKey) {
 			return v, m, nil
 		}

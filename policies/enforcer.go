@@ -9,14 +9,14 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-registry/cairn/internal/pgnotify"
 	"github.com/cairn-registry/cairn/queries"
 )
 
@@ -255,65 +255,34 @@ type memberChange struct {
 
 // Follow keeps the enforcer current with changes made by any replica until
 // ctx ends. It reloads everything after (re)connecting, since notifications
-// sent while disconnected are lost. ready is closed once the first
-// subscription is active.
+// sent while disconnected are lost. ready is closed once the first load is
+// done and the subscription active.
 func (en *Enforcer) Follow(ctx context.Context, pool *pgxpool.Pool, ready chan<- struct{}) {
-	first := true
-	for ctx.Err() == nil {
-		err := en.follow(ctx, pool, func() {
-			if first {
-				first = false
-				close(ready)
+	var once sync.Once
+	pgnotify.Follow(ctx, pool, en.log, []string{"cairn_members", "cairn_user_groups"}, pgnotify.Handler{
+		Connected: func(ctx context.Context) error {
+			if err := en.Load(ctx, pool); err != nil {
+				return err
 			}
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		en.log.Warn("membership listener lost its connection; reconnecting", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (en *Enforcer) follow(ctx context.Context, pool *pgxpool.Pool, subscribed func()) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	for _, ch := range []string{"cairn_members", "cairn_user_groups"} {
-		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
-			conn.Conn().Close(context.Background())
-			return err
-		}
-	}
-	if err := en.Load(ctx, pool); err != nil {
-		return err
-	}
-	subscribed()
-	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
-		if err != nil {
-			conn.Conn().Close(context.Background())
-			return err
-		}
-		switch n.Channel {
-		case "cairn_members":
-			var c memberChange
-			if err := json.Unmarshal([]byte(n.Payload), &c); err != nil {
-				en.log.Error("bad membership notification", "payload", n.Payload, "error", err)
-				continue
+			once.Do(func() { close(ready) })
+			return nil
+		},
+		Notify: func(channel, payload string) {
+			switch channel {
+			case "cairn_members":
+				var c memberChange
+				if err := json.Unmarshal([]byte(payload), &c); err != nil {
+					en.log.Error("bad membership notification", "payload", payload, "error", err)
+					return
+				}
+				if err := en.ApplyMember(c.Op, c.UserID, c.GroupID, c.ProjectID, c.AccessLevel); err != nil {
+					en.log.Error("apply membership notification", "error", err)
+				}
+			case "cairn_user_groups":
+				if err := en.ReloadUserGroups(ctx, pool); err != nil {
+					en.log.Error("reload user groups", "error", err)
+				}
 			}
-			if err := en.ApplyMember(c.Op, c.UserID, c.GroupID, c.ProjectID, c.AccessLevel); err != nil {
-				en.log.Error("apply membership notification", "error", err)
-			}
-		case "cairn_user_groups":
-			if err := en.ReloadUserGroups(ctx, pool); err != nil {
-				en.log.Error("reload user groups", "error", err)
-			}
-		}
-	}
+		},
+	})
 }

@@ -56,6 +56,20 @@ type Service struct {
 	db    *pgxpool.Pool
 	authz *policies.Authorizer
 	enf   *policies.Enforcer
+	// credentialsChanged is called after a change that revokes or narrows
+	// credentials (token revocation, blocking), so caches drop them at once.
+	credentialsChanged func()
+}
+
+// OnCredentialsChanged registers the hook called after a token is revoked or
+// a user blocked.
+func (s *Service) OnCredentialsChanged(f func()) { s.credentialsChanged = f }
+
+func (s *Service) credentialsDone(err error) error {
+	if err == nil && s.credentialsChanged != nil {
+		s.credentialsChanged()
+	}
+	return err
 }
 
 // New returns the service.

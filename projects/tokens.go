@@ -123,7 +123,7 @@ func (s *Service) RevokePAT(ctx context.Context, p *policies.Principal, id int64
 	if t.UserID != p.UserID && s.authz.CheckInstance(p, policies.AdminInstance) != nil {
 		return ErrNotFound
 	}
-	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	return s.credentialsDone(s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
 		n, err := q.RevokePersonalAccessToken(ctx, id)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (s *Service) RevokePAT(ctx context.Context, p *policies.Principal, id int64
 			return invalid("token is already revoked")
 		}
 		return audit.Record(ctx, tx, p, "revoke", "personal_access_token", id, tokenView{t.ID, t.Name, t.Scopes, t.ExpiresAt, false}, tokenView{t.ID, t.Name, t.Scopes, t.ExpiresAt, true})
-	})
+	}))
 }
 
 // DeployTokenInput creates a deploy token.
@@ -227,12 +227,12 @@ func (s *Service) RevokeDeployToken(ctx context.Context, p *policies.Principal, 
 	if !(pid != nil && tok.ProjectID != nil && *tok.ProjectID == *pid) && !(gid != nil && tok.GroupID != nil && *tok.GroupID == *gid) {
 		return ErrNotFound
 	}
-	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	return s.credentialsDone(s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
 		if _, err := q.RevokeDeployToken(ctx, id); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, p, "revoke", "deploy_token", id, tokenView{tok.ID, tok.Name, tok.Scopes, tok.ExpiresAt, tok.Revoked}, tokenView{tok.ID, tok.Name, tok.Scopes, tok.ExpiresAt, true})
-	})
+	}))
 }
 
 // TrustRuleInput creates a CI trust rule.

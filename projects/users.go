@@ -150,7 +150,7 @@ func (s *Service) SetBlocked(ctx context.Context, p *policies.Principal, id int6
 		}
 		return audit.Record(ctx, tx, p, map[bool]string{true: "block", false: "unblock"}[blocked], "user", id, viewOf(old), viewOf(u))
 	})
-	return u, err
+	return u, s.credentialsDone(err)
 }
 
 // Bootstrap creates the first site admin if no user of that name exists

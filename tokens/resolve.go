@@ -24,6 +24,7 @@ type Resolver struct {
 	// touched remembers when this replica last recorded a token's use, so
 	// last_used_at costs a write at most once a minute per token.
 	touched sync.Map // "pat:<id>" / "dt:<id>" → time.Time
+	cache   credentialCache
 }
 
 const touchEvery = time.Minute
@@ -81,11 +82,27 @@ func (r *Resolver) expired(at *time.Time) bool {
 	return at != nil && !r.now().Before(*at)
 }
 
+// cacheUntil is how long a resolved token may be served from the cache.
+func (r *Resolver) cacheUntil(expires *time.Time) time.Time {
+	until := r.now().Add(credentialTTL)
+	if expires != nil && expires.Before(until) {
+		until = *expires
+	}
+	return until
+}
+
 func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.Principal, error) {
 	if !strings.HasPrefix(secret, PATPrefix) {
 		return nil, fmt.Errorf("%w: not a personal access token", ErrInvalidCredentials)
 	}
 	h := Hash(secret)
+	key := string(h)
+	if p, ok := r.cache.get(key, r.now()); ok {
+		if username != "" && !strings.EqualFold(username, p.Username) {
+			return nil, fmt.Errorf("%w: basic auth user does not own the token", ErrInvalidCredentials)
+		}
+		return p, nil
+	}
 	t, err := queries.New(r.db).GetPersonalAccessTokenByHash(ctx, h)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: unknown personal access token", ErrInvalidCredentials)
@@ -107,8 +124,10 @@ func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.
 	if err := r.touch(ctx, fmt.Sprint("pat:", t.ID), func() error { return queries.New(r.db).TouchPersonalAccessToken(ctx, t.ID) }); err != nil {
 		return nil, err
 	}
-	return &policies.Principal{Kind: policies.User, UserID: t.UserID, Username: t.Username,
-		Admin: t.IsAdmin, Scopes: nonNil(t.Scopes), TokenID: t.ID}, nil
+	p := &policies.Principal{Kind: policies.User, UserID: t.UserID, Username: t.Username,
+		Admin: t.IsAdmin, Scopes: nonNil(t.Scopes), TokenID: t.ID}
+	r.cache.put(key, p, r.cacheUntil(t.ExpiresAt))
+	return p, nil
 }
 
 func (r *Resolver) deploy(ctx context.Context, secret, username string) (*policies.Principal, error) {
@@ -116,6 +135,13 @@ func (r *Resolver) deploy(ctx context.Context, secret, username string) (*polici
 		return nil, fmt.Errorf("%w: not a deploy token", ErrInvalidCredentials)
 	}
 	h := Hash(secret)
+	key := string(h)
+	if p, ok := r.cache.get(key, r.now()); ok {
+		if username != "" && subtle.ConstantTimeCompare([]byte(username), []byte(p.Username)) != 1 {
+			return nil, fmt.Errorf("%w: basic auth user does not match the deploy token", ErrInvalidCredentials)
+		}
+		return p, nil
+	}
 	t, err := queries.New(r.db).GetDeployTokenByHash(ctx, h)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: unknown deploy token", ErrInvalidCredentials)
@@ -141,6 +167,7 @@ func (r *Resolver) deploy(ctx context.Context, secret, username string) (*polici
 	} else if t.ProjectID != nil {
 		p.DeployDomain = policies.ProjectDomain(*t.ProjectID)
 	}
+	r.cache.put(key, p, r.cacheUntil(t.ExpiresAt))
 	return p, nil
 }
 

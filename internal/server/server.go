@@ -200,7 +200,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	}
 	s.Projects = projects.New(s.Pool, s.Enforcer)
 	resolver := tokens.NewResolver(s.Pool, tokens.NewJobVerifier(nil))
+	s.Projects.OnCredentialsChanged(resolver.Forget)
+	go resolver.Follow(followCtx, s.Pool, log)
 	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, cfg.MaxUploadBytes)
+	go s.Modules.Follow(followCtx, s.Pool, log)
 	s.counterDone = make(chan struct{})
 	go func() {
 		defer close(s.counterDone)
