@@ -80,8 +80,18 @@ func (r *registry) api(token, method, path string, body any, out any) int {
 	return resp.StatusCode
 }
 
-// moduleTarGz builds a module whose output names its version.
+// moduleTarGz writes a module whose output names its version to a file.
 func moduleTarGz(t *testing.T, version string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "module-"+version+".tar.gz")
+	if err := os.WriteFile(p, moduleTarGzBytes(t, version), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// moduleTarGzBytes builds a module whose output names its version.
+func moduleTarGzBytes(t *testing.T, version string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
@@ -97,11 +107,7 @@ func moduleTarGz(t *testing.T, version string) string {
 	}
 	tw.Close()
 	gz.Close()
-	p := filepath.Join(t.TempDir(), "module-"+version+".tar.gz")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buf.Bytes()
 }
 
 // curlUpload uploads an archive the way CI does: curl --upload-file.

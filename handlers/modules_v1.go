@@ -171,19 +171,15 @@ func (m *moduleAPI) download(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// archiveURL is a presigned object-store URL when the store offers one, else
-// Cairn's own signed file URL; either way with go-getter's archive hint.
+// archiveURL is Cairn's own signed, short-lived file URL with go-getter's
+// archive hint. When the blob store can presign, that URL redirects GETs to
+// the object store (so archive bytes skip the app tier) while HEAD, which
+// go-getter sends first and a GET-presigned S3 URL would refuse, is
+// answered here.
 func (m *moduleAPI) archiveURL(c *gin.Context, mod *modules.Module, v modules.Version) (string, error) {
 	hint := "tgz"
 	if v.ArchiveFormat == "zip" {
 		hint = "zip"
-	}
-	u, err := m.svc.Blobs().PresignGet(c.Request.Context(), v.BlobKey, tokens.DownloadTTL, archiveName(mod, v))
-	if err == nil {
-		return u + "&archive=" + hint, nil
-	}
-	if !errors.Is(err, blobs.ErrPresignUnsupported) {
-		return "", err
 	}
 	tok := m.signer.Sign(v.BlobKey, principal(c).Name(), tokens.DownloadTTL)
 	return fmt.Sprintf("%s%s/%s/%s/%s/%s/file?token=%s&archive=%s", m.publicURL, gitlabV1Base,
@@ -211,6 +207,17 @@ func (m *moduleAPI) file(c *gin.Context) {
 		}
 		m.registryError(c, err)
 		return
+	}
+	if c.Request.Method == http.MethodGet {
+		u, err := m.svc.Blobs().PresignGet(c.Request.Context(), v.BlobKey, time.Minute, archiveName(mod, v))
+		if err == nil {
+			c.Redirect(http.StatusFound, u)
+			return
+		}
+		if !errors.Is(err, blobs.ErrPresignUnsupported) {
+			m.registryError(c, err)
+			return
+		}
 	}
 	m.serveArchive(c, mod, v)
 }
