@@ -136,43 +136,9 @@ func (s *Service) ListGroups(ctx context.Context, p *policies.Principal, search 
 	if search != "" {
 		sp = &search
 	}
-	// Visibility is decided per group by the authorizer; read batches until
-	// the requested page of visible groups is full or the table is exhausted.
-	out := []queries.Group{}
-	skip := offset
-	for off := int32(0); len(out) < limit; off += listBatch {
-		rows, err := s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: listBatch, Off: off})
-		if err != nil {
-			return nil, err
-		}
-		page, err := visibleGroups(ctx, s, p, rows, limit-len(out), skip)
-		if err != nil {
-			return nil, err
-		}
-		skip -= countVisible(ctx, s, p, rows, skip)
-		out = append(out, page...)
-		if len(rows) < listBatch {
-			break
-		}
-	}
-	return out, nil
-}
-
-// listBatch is how many rows list pages read at a time before filtering.
-const listBatch = 200
-
-// countVisible counts up to max visible groups in rows (the ones a page skips).
-func countVisible(ctx context.Context, s *Service, p *policies.Principal, rows []queries.Group, max int) int {
-	n := 0
-	for _, g := range rows {
-		if n == max {
-			break
-		}
-		if r, err := s.groupResource(ctx, g); err == nil && s.authz.Check(p, policies.ReadGroup, r) == nil {
-			n++
-		}
-	}
-	return n
+	return visiblePage(func(off, lim int32) ([]queries.Group, error) {
+		return s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: lim, Off: off})
+	}, func(g queries.Group) bool { return s.canSeeGroup(ctx, p, g) }, limit, offset)
 }
 
 // Subgroups lists the visible direct subgroups of a group.
@@ -185,27 +151,49 @@ func (s *Service) Subgroups(ctx context.Context, p *policies.Principal, idOrPath
 	if err != nil {
 		return nil, err
 	}
-	return visibleGroups(ctx, s, p, rows, len(rows), 0)
+	out := []queries.Group{}
+	for _, sg := range rows {
+		if s.canSeeGroup(ctx, p, sg) {
+			out = append(out, sg)
+		}
+	}
+	return out, nil
 }
 
-func visibleGroups(ctx context.Context, s *Service, p *policies.Principal, rows []queries.Group, limit, offset int) ([]queries.Group, error) {
-	out := []queries.Group{}
-	for _, g := range rows {
-		r, err := s.groupResource(ctx, g)
+func (s *Service) canSeeGroup(ctx context.Context, p *policies.Principal, g queries.Group) bool {
+	r, err := s.groupResource(ctx, g)
+	return err == nil && s.authz.Check(p, policies.ReadGroup, r) == nil
+}
+
+// listBatch is how many rows list pages read at a time before filtering.
+const listBatch = 200
+
+// visiblePage returns the page (limit items after skipping offset) of the
+// rows p may see, reading rows in batches until the page is full or the
+// rows run out: visibility is decided by the authorizer, row by row.
+func visiblePage[T any](fetch func(off, lim int32) ([]T, error), visible func(T) bool, limit, offset int) ([]T, error) {
+	out := []T{}
+	for off := int32(0); len(out) < limit; off += listBatch {
+		rows, err := fetch(off, listBatch)
 		if err != nil {
 			return nil, err
 		}
-		if s.authz.Check(p, policies.ReadGroup, r) != nil {
-			continue
+		for _, row := range rows {
+			if len(out) == limit {
+				break
+			}
+			if !visible(row) {
+				continue
+			}
+			if offset > 0 {
+				offset--
+				continue
+			}
+			out = append(out, row)
 		}
-		if offset > 0 {
-			offset--
-			continue
-		}
-		if len(out) == limit {
+		if len(rows) < listBatch {
 			break
 		}
-		out = append(out, g)
 	}
 	return out, nil
 }

@@ -111,29 +111,12 @@ func (s *Service) ListProjects(ctx context.Context, p *policies.Principal, group
 	if search != "" {
 		sp = &search
 	}
-	rows, err := s.q().ListProjects(ctx, queries.ListProjectsParams{GroupID: gid, Search: sp, Lim: int32(limit+offset) * 4})
-	if err != nil {
-		return nil, err
-	}
-	out := []queries.Project{}
-	for _, pr := range rows {
+	return visiblePage(func(off, lim int32) ([]queries.Project, error) {
+		return s.q().ListProjects(ctx, queries.ListProjectsParams{GroupID: gid, Search: sp, Lim: lim, Off: off})
+	}, func(pr queries.Project) bool {
 		r, err := s.projectResource(ctx, pr)
-		if err != nil {
-			return nil, err
-		}
-		if s.authz.Check(p, policies.ReadProject, r) != nil {
-			continue
-		}
-		if offset > 0 {
-			offset--
-			continue
-		}
-		if len(out) == limit {
-			break
-		}
-		out = append(out, pr)
-	}
-	return out, nil
+		return err == nil && s.authz.Check(p, policies.ReadProject, r) == nil
+	}, limit, offset)
 }
 
 // UpdateProject changes name, description or visibility (maintainer+).
