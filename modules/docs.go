@@ -12,7 +12,7 @@ import (
 
 	"github.com/cairn-registry/cairn/modules/archive"
 	"github.com/cairn-registry/cairn/modules/metadata"
-	"github.com/cairn-registry/cairn/queries"
+	"github.com/cairn-registry/cairn/policies"
 )
 
 // This file answers the documentation questions the read surfaces ask about
@@ -88,9 +88,21 @@ func normalisePart(p *metadata.Part) {
 	}
 }
 
-// VersionDownloads is the number of times version v was downloaded.
-func (s *Service) VersionDownloads(ctx context.Context, versionID int64) (int64, error) {
-	return queries.New(s.db).VersionDownloadTotal(ctx, versionID)
+// Systems lists the systems (providers, in the registry protocol's and
+// Terrareg's words) that module name of namespace is published for and p
+// may read: the "providers" field of version details.
+func (s *Service) Systems(ctx context.Context, p *policies.Principal, namespace, name string) ([]string, error) {
+	page, err := s.Search(ctx, p, SearchQuery{Namespaces: []string{namespace}, Name: name, Limit: MaxPageSize})
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, o := range page.Modules {
+		if len(out) == 0 || out[len(out)-1] != o.System {
+			out = append(out, o.System)
+		}
+	}
+	return out, nil
 }
 
 // ArchiveLimits are the limits stored archives were validated with at
@@ -200,6 +212,28 @@ func Dependencies(p metadata.Part) []metadata.ModuleCall {
 
 func isLocalSource(s string) bool {
 	return strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../")
+}
+
+// RegistryCalls are p's module calls as a copy of p made outside the
+// archive would write them: a call of a directory of this module — the root
+// ("../..") or a submodule ("../../modules/x") — becomes a call of address
+// (or address//modules/x) at version, the rewrite ExampleFileContent applies
+// to the files. Other calls are unchanged. Meant for examples, whose calls
+// of their own module are relative.
+func RegistryCalls(p metadata.Part, address, version string) []metadata.ModuleCall {
+	out := make([]metadata.ModuleCall, 0, len(p.ModuleCalls))
+	for _, c := range p.ModuleCalls {
+		if isLocalSource(c.Source) {
+			switch target := path.Join(p.Path, c.Source); {
+			case target == ".":
+				c.Source, c.Version = address, version
+			case strings.HasPrefix(target, "modules/"):
+				c.Source, c.Version = address+"//"+target, version
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ResourceSource is the provider source address ("hashicorp/aws") behind a
@@ -543,9 +577,12 @@ func (g *graphBuilder) localTarget(from, source string) (metadata.Part, bool) {
 	if !isLocalSource(source) {
 		return metadata.Part{}, false
 	}
-	target := path.Join("/"+from, source)
-	if !strings.HasPrefix(target, "/") {
-		return metadata.Part{}, false
+	target := path.Join(from, source)
+	switch {
+	case target == ".":
+		target = ""
+	case target == ".." || strings.HasPrefix(target, "../"):
+		return metadata.Part{}, false // outside the archive
 	}
-	return partAt(g.m, strings.TrimPrefix(target, "/"))
+	return partAt(g.m, target)
 }

@@ -331,8 +331,10 @@ func (c *collector) fs() fs.FS { return c.files }
 
 func wanted(p string) bool {
 	parts := strings.Split(p, "/")
-	inExample := len(parts) == 3 && parts[0] == "examples"
-	if !(len(parts) == 1 || len(parts) == 3 && (parts[0] == "modules" || parts[0] == "examples")) {
+	// Examples keep their nested files (scripts/, fixtures/...); a module
+	// directory is read only at its top level, as Terraform does.
+	inExample := len(parts) >= 3 && parts[0] == "examples"
+	if !(len(parts) == 1 || len(parts) == 3 && parts[0] == "modules" || inExample) {
 		return false
 	}
 	base := strings.ToLower(parts[len(parts)-1])

@@ -21,6 +21,25 @@ type AuditEvent struct {
 	CreatedAt  time.Time
 }
 
+type CatalogModule struct {
+	ID                int64
+	Name              string
+	System            string
+	Description       string
+	Owner             string
+	Downloads         int64
+	NamespaceID       int64
+	Namespace         string
+	NamespaceName     string
+	ProjectID         int64
+	ProjectPath       string
+	ProjectVisibility string
+	ProjectGroupID    int64
+	VersionID         int64
+	Version           string
+	PublishedAt       time.Time
+}
+
 type DeployToken struct {
 	ID          int64
 	GroupID     *int64
@@ -82,6 +101,11 @@ type ModuleDownload struct {
 	Count           int64
 }
 
+type ModuleDownloadTotal struct {
+	ModuleID  int64
+	Downloads int64
+}
+
 type ModuleVersion struct {
 	ID            int64
 	ModuleID      int64
@@ -130,6 +154,10 @@ type TerraformModule struct {
 	System          string
 	LatestVersionID *int64
 	CreatedAt       time.Time
+	Description     string
+	Owner           string
+	Search          interface{}
+	NamespaceKey    string
 }
 
 type User struct {

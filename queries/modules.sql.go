@@ -32,7 +32,7 @@ func (q *Queries) AddDownloads(ctx context.Context, arg AddDownloadsParams) erro
 const createModule = `-- name: CreateModule :one
 INSERT INTO terraform_modules (project_id, namespace_id, name, system)
 VALUES ($1, $2, $3, $4)
-RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at
+RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key
 `
 
 type CreateModuleParams struct {
@@ -58,6 +58,10 @@ func (q *Queries) CreateModule(ctx context.Context, arg CreateModuleParams) (Ter
 		&i.System,
 		&i.LatestVersionID,
 		&i.CreatedAt,
+		&i.Description,
+		&i.Owner,
+		&i.Search,
+		&i.NamespaceKey,
 	)
 	return i, err
 }
@@ -113,7 +117,7 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 }
 
 const getModuleInProject = `-- name: GetModuleInProject :one
-SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
+SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
 `
 
 type GetModuleInProjectParams struct {
@@ -133,6 +137,10 @@ func (q *Queries) GetModuleInProject(ctx context.Context, arg GetModuleInProject
 		&i.System,
 		&i.LatestVersionID,
 		&i.CreatedAt,
+		&i.Description,
+		&i.Owner,
+		&i.Search,
+		&i.NamespaceKey,
 	)
 	return i, err
 }

@@ -64,7 +64,8 @@ func (m *Module) UsageExample(address, version string) string {
 // blockName derives a module block label from a registry address: the module name, the
 // second-to-last segment of host/namespace/name/provider.
 func blockName(address string) string {
-	if i := strings.Index(address, "//"); i >= 0 && !strings.Contains(address[:i], ":") {
+	// Strip a "//subdir" part, but not the "//" of a URL scheme ("https://").
+	if i := strings.Index(address, "//"); i >= 0 && !strings.HasSuffix(address[:i], ":") {
 		address = address[:i]
 	}
 	segs := strings.Split(strings.Trim(address, "/"), "/")

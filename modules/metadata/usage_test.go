@@ -127,3 +127,16 @@ func TestProviderDependency(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockNameWithPortAndSubmodule(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8443/acme/vpc/aws":                 "vpc",
+		"127.0.0.1:8443/acme/vpc/aws//modules/subnet": "vpc",
+		"cairn.example.com/acme/vpc/aws//modules/x":   "vpc",
+		"https://example.com/archive.zip":             "example_com",
+	} {
+		if got := blockName(addr); got != want {
+			t.Errorf("blockName(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

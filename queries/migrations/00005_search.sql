@@ -7,12 +7,22 @@
 --                       (cairn_module_description, cairn_module_owner);
 --   search:             weighted document: name A, namespace path and
 --                       system B, description and owner C;
---   downloads:          the sum of module_downloads over its versions.
+--   namespace_key:      the namespace's path lower-cased, so list pages
+--                       walk (namespace_key, name, system) in an index.
 ALTER TABLE terraform_modules
-    ADD COLUMN description text NOT NULL DEFAULT '',
-    ADD COLUMN owner       text NOT NULL DEFAULT '',
-    ADD COLUMN search      tsvector NOT NULL DEFAULT '',
-    ADD COLUMN downloads   bigint NOT NULL DEFAULT 0;
+    ADD COLUMN description   text NOT NULL DEFAULT '',
+    ADD COLUMN owner         text NOT NULL DEFAULT '',
+    ADD COLUMN search        tsvector NOT NULL DEFAULT '',
+    ADD COLUMN namespace_key text NOT NULL DEFAULT '';
+
+-- Each module's downloads: the sum of module_downloads over its versions,
+-- so pages rank and show totals without aggregating per-day rows. A table of
+-- its own: download flushes must not write terraform_modules, whose changes
+-- invalidate every replica's module lookups (00007).
+CREATE TABLE module_download_totals (
+    module_id bigint PRIMARY KEY REFERENCES terraform_modules (id) ON DELETE CASCADE,
+    downloads bigint NOT NULL
+);
 
 -- pg_trgm (PostgreSQL contrib) indexes substring matches on module names.
 -- Where it cannot be installed, search behaves the same, only without that
@@ -30,12 +40,19 @@ END $$;
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        CREATE INDEX terraform_modules_name_trgm_idx ON terraform_modules USING gin (name gin_trgm_ops);
+        CREATE INDEX terraform_modules_name_trgm_idx ON terraform_modules USING gin (name gin_trgm_ops)
+            WITH (fastupdate = off);
     END IF;
 END $$;
 -- +goose StatementEnd
 
-CREATE INDEX terraform_modules_search_idx ON terraform_modules USING gin (search);
+-- The GIN indexes skip the pending list (fastupdate): publishes are rare,
+-- searches frequent, and a pending list is scanned by every search until
+-- (auto)vacuum merges it.
+CREATE INDEX terraform_modules_search_idx ON terraform_modules USING gin (search) WITH (fastupdate = off);
+-- List pages walk listed modules in address order and stop after one page.
+CREATE INDEX terraform_modules_address_idx ON terraform_modules (namespace_key, name, system, id)
+    WHERE latest_version_id IS NOT NULL;
 -- "Most downloaded this week" reads the last days only.
 CREATE INDEX module_downloads_day_idx ON module_downloads (day);
 
@@ -50,14 +67,26 @@ $$;
 -- +goose StatementEnd
 
 -- The query for a user's search text: each of its first ten words must begin
--- a word of the document ("net vpc" finds "network" and "vpc"). NULL when the
--- text has no words.
+-- a word of the document ("net vpc" finds "network" and "vpc"); a single
+-- character must be a whole word (as a prefix it matches nearly everything).
+-- NULL when the text has no words.
 -- +goose StatementBegin
 CREATE FUNCTION cairn_search_query(q text) RETURNS tsquery
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT to_tsquery('simple', string_agg(w || ':*', ' & ' ORDER BY n))
+    SELECT to_tsquery('simple', string_agg(w || CASE WHEN length(w) > 1 THEN ':*' ELSE '' END, ' & ' ORDER BY n))
     FROM unnest((string_to_array(cairn_search_words(q), ' '))[1:10]) WITH ORDINALITY AS t(w, n)
     WHERE w <> ''
+$$;
+-- +goose StatementEnd
+
+-- The LIKE pattern matching q inside a module name, NULL below three
+-- characters (shorter ones match nearly every name, and trigrams cannot
+-- index them).
+-- +goose StatementBegin
+CREATE FUNCTION cairn_name_pattern(q text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(btrim(q)) >= 3
+        THEN '%' || replace(replace(replace(lower(btrim(q)), '\', '\\'), '%', '\%'), '_', '\_') || '%' END
 $$;
 -- +goose StatementEnd
 
@@ -85,6 +114,8 @@ CREATE FUNCTION cairn_module_owner(metadata jsonb) RETURNS text
 $$;
 -- +goose StatementEnd
 
+-- A module's search document: name weighs most (A), then namespace and
+-- system (B), then description and owner (C).
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_document(name text, namespace text, system text, description text, owner text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -111,8 +142,8 @@ CREATE FUNCTION cairn_scope_readable(visibility text, project_id bigint, travers
 $$;
 -- +goose StatementEnd
 
--- Recomputes description, owner and search whenever the latest version, the
--- address or the namespace of a module is written.
+-- Recomputes description, owner, search and namespace_key whenever the latest
+-- version, the name, system or namespace of a module is written.
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_search_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -124,6 +155,7 @@ BEGIN
     NEW.description := cairn_module_description(meta);
     NEW.owner := cairn_module_owner(meta);
     NEW.search := cairn_module_document(NEW.name, coalesce(ns, ''), NEW.system, NEW.description, NEW.owner);
+    NEW.namespace_key := lower(coalesce(ns, ''));
     RETURN NEW;
 END $$;
 -- +goose StatementEnd
@@ -156,32 +188,33 @@ CREATE TRIGGER groups_module_search AFTER UPDATE OF full_path ON groups
     EXECUTE FUNCTION cairn_namespace_renamed();
 
 -- Download totals follow module_downloads. Statement-level triggers with
--- transition tables: one UPDATE per module per flush, taken after the
--- flush's own row locks, so concurrent flushes add no lock-order cycle.
+-- transition tables: one upsert per flush, taking the totals' row locks in
+-- module order after the flush's own, so concurrent flushes cannot deadlock
+-- on them.
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_downloads_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        UPDATE terraform_modules m SET downloads = m.downloads + d.n
-        FROM (SELECT v.module_id, sum(r.count) AS n
-              FROM new_rows r JOIN module_versions v ON v.id = r.module_version_id
-              GROUP BY v.module_id) d
-        WHERE m.id = d.module_id;
+        INSERT INTO module_download_totals AS t (module_id, downloads)
+        SELECT v.module_id, sum(r.count)
+        FROM new_rows r JOIN module_versions v ON v.id = r.module_version_id
+        GROUP BY v.module_id ORDER BY v.module_id
+        ON CONFLICT (module_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads;
     ELSIF TG_OP = 'UPDATE' THEN
-        UPDATE terraform_modules m SET downloads = m.downloads + d.n
-        FROM (SELECT v.module_id, sum(r.n) AS n
-              FROM (SELECT module_version_id, count AS n FROM new_rows
-                    UNION ALL
-                    SELECT module_version_id, -count FROM old_rows) r
-              JOIN module_versions v ON v.id = r.module_version_id
-              GROUP BY v.module_id) d
-        WHERE m.id = d.module_id AND d.n <> 0;
+        INSERT INTO module_download_totals AS t (module_id, downloads)
+        SELECT v.module_id, sum(r.n)
+        FROM (SELECT module_version_id, count AS n FROM new_rows
+              UNION ALL
+              SELECT module_version_id, -count FROM old_rows) r
+        JOIN module_versions v ON v.id = r.module_version_id
+        GROUP BY v.module_id HAVING sum(r.n) <> 0 ORDER BY v.module_id
+        ON CONFLICT (module_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads;
     ELSE
-        UPDATE terraform_modules m SET downloads = m.downloads - d.n
+        UPDATE module_download_totals t SET downloads = t.downloads - d.n
         FROM (SELECT v.module_id, sum(r.count) AS n
               FROM old_rows r JOIN module_versions v ON v.id = r.module_version_id
               GROUP BY v.module_id) d
-        WHERE m.id = d.module_id;
+        WHERE t.module_id = d.module_id;
     END IF;
     RETURN NULL;
 END $$;
@@ -197,14 +230,14 @@ CREATE TRIGGER module_downloads_deleted AFTER DELETE ON module_downloads
     FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_downloads_changed();
 
 -- A deleted version takes its downloads with it. (Its module_downloads rows
--- go by cascade after the version row is gone, when the statement trigger
+-- go by cascade once the version row is gone, when the statement trigger
 -- above can no longer attribute them, so they are subtracted here.)
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_version_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE terraform_modules SET downloads = downloads
+    UPDATE module_download_totals SET downloads = downloads
         - (SELECT coalesce(sum(d.count), 0) FROM module_downloads d WHERE d.module_version_id = OLD.id)
-    WHERE id = OLD.module_id;
+    WHERE module_id = OLD.module_id;
     RETURN OLD;
 END $$;
 -- +goose StatementEnd
@@ -213,23 +246,22 @@ CREATE TRIGGER module_versions_downloads BEFORE DELETE ON module_versions
 
 -- Existing modules: documents and totals.
 UPDATE terraform_modules SET latest_version_id = latest_version_id;
-UPDATE terraform_modules m SET downloads = coalesce((
-    SELECT sum(d.count) FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
-    WHERE v.module_id = m.id), 0);
+INSERT INTO module_download_totals (module_id, downloads)
+SELECT v.module_id, sum(d.count) FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
+GROUP BY v.module_id;
 
--- What every catalog page shows of a listed module: modules with a latest
--- version, with their namespace, project (for visibility) and latest version.
+-- What a catalog page shows of a listed module (one with a latest version):
+-- its namespace, project, latest version and downloads.
 CREATE VIEW catalog_modules AS
-SELECT m.id, m.name, m.system, m.description, m.owner, m.downloads, m.search,
+SELECT m.id, m.name, m.system, m.description, m.owner, coalesce(t.downloads, 0)::bigint AS downloads,
        m.namespace_id, ns.full_path AS namespace, ns.name AS namespace_name,
-       m.project_id, p.full_path AS project_path, p.visibility AS project_visibility,
-       g.traversal_ids AS group_traversal_ids,
+       m.project_id, p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id,
        v.id AS version_id, v.version, v.created_at AS published_at
 FROM terraform_modules m
 JOIN module_versions v ON v.id = m.latest_version_id
 JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
-JOIN groups g ON g.id = p.group_id;
+LEFT JOIN module_download_totals t ON t.module_id = m.id;
 
 -- +goose Down
 DROP VIEW catalog_modules;
@@ -242,8 +274,12 @@ DROP TRIGGER module_versions_search ON module_versions;
 DROP TRIGGER terraform_modules_search ON terraform_modules;
 DROP FUNCTION cairn_module_version_deleted, cairn_module_downloads_changed, cairn_namespace_renamed,
     cairn_module_version_metadata_changed, cairn_module_search_refresh, cairn_scope_readable,
-    cairn_module_document, cairn_module_owner, cairn_module_description, cairn_search_query, cairn_search_words;
+    cairn_module_document, cairn_module_owner, cairn_name_pattern, cairn_module_description, cairn_search_query,
+    cairn_search_words;
 DROP INDEX module_downloads_day_idx;
+DROP INDEX terraform_modules_address_idx;
 DROP INDEX terraform_modules_search_idx;
 DROP INDEX IF EXISTS terraform_modules_name_trgm_idx;
-ALTER TABLE terraform_modules DROP COLUMN description, DROP COLUMN owner, DROP COLUMN search, DROP COLUMN downloads;
+DROP TABLE module_download_totals;
+ALTER TABLE terraform_modules DROP COLUMN description, DROP COLUMN owner, DROP COLUMN search,
+    DROP COLUMN namespace_key;

@@ -1,0 +1,380 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/queries"
+)
+
+// The catalog: lists, search, facets and statistics over the modules a
+// principal may read. Visibility is applied in SQL from
+// policies.Authorizer.ReadableScope, so every page is one query and a module
+// p may not read is never counted, listed or ranked. What a page shows of a
+// module (description, owner, search document, download total) is kept
+// current by triggers (migration 00005), so search needs nothing from the
+// publish path.
+//
+// Cairn has no "verified" or "trusted" modules: Verified filters match
+// nothing, every module is "contributed" in Terrareg's terms.
+
+// MaxPageSize bounds one catalog page.
+const MaxPageSize = 100
+
+// Outline is a listed module: its address, latest version and what list
+// pages show of it.
+type Outline struct {
+	ModuleID int64
+	// Namespace is the top-level group's path; NamespaceName its name.
+	Namespace     string
+	NamespaceName string
+	Name          string
+	System        string
+	// Version is the latest version, VersionID its id.
+	Version     string
+	VersionID   int64
+	Description string
+	Owner       string
+	ProjectPath string
+	PublishedAt time.Time
+	// Downloads counts every download of every version.
+	Downloads int64
+}
+
+func outlineOf(c queries.CatalogModule) Outline {
+	return Outline{ModuleID: c.ID, Namespace: c.Namespace, NamespaceName: c.NamespaceName, Name: c.Name, System: c.System,
+		Version: c.Version, VersionID: c.VersionID, Description: c.Description, Owner: c.Owner, ProjectPath: c.ProjectPath,
+		PublishedAt: c.PublishedAt, Downloads: c.Downloads}
+}
+
+// SearchQuery selects and pages modules.
+type SearchQuery struct {
+	// Q is the search text; blank lists modules in address order.
+	Q string
+	// Namespaces, Providers (systems) and Name narrow the result; empty
+	// matches all. Namespaces compare case-insensitively. Name applies to
+	// lists only.
+	Namespaces []string
+	Providers  []string
+	Name       string
+	// Verified keeps verified modules only: none, in Cairn.
+	Verified bool
+	// Trusted and Contributed are Terrareg's namespace-trust filters: when
+	// either is set, only the kinds set to true are kept. Cairn trusts no
+	// namespace, so every module is contributed.
+	Trusted, Contributed *bool
+	// WithTotal asks lists to count every match (a second query); searches
+	// always count.
+	WithTotal bool
+	// Offset and Limit page the result; Limit is clamped to 1..MaxPageSize.
+	Offset, Limit int
+}
+
+// matchesNothing reports whether the filters exclude every Cairn module.
+func (q SearchQuery) matchesNothing() bool {
+	if q.Verified {
+		return true
+	}
+	if q.Trusted != nil || q.Contributed != nil {
+		return q.Contributed == nil || !*q.Contributed
+	}
+	return false
+}
+
+// Page is one page of a list or search.
+type Page struct {
+	Modules       []Outline
+	Offset, Limit int
+	// More is true when another page follows.
+	More bool
+	// Total counts every match, or is -1 when not counted.
+	Total int
+}
+
+// scopeArgs is a policies.Scope as catalog queries take it (never nil
+// arrays: PostgreSQL compares with NULL as unknown).
+type scopeArgs struct {
+	all, internal    bool
+	projects, groups []int64
+}
+
+func argsOf(sc policies.Scope) scopeArgs {
+	a := scopeArgs{all: sc.All, internal: sc.Internal, projects: sc.ProjectIDs, groups: sc.GroupIDs}
+	if a.projects == nil {
+		a.projects = []int64{}
+	}
+	if a.groups == nil {
+		a.groups = []int64{}
+	}
+	return a
+}
+
+// plannedPerCall runs statements unprepared (pgx's describe-cached mode:
+// still one round trip), so PostgreSQL plans each with its arguments. The
+// catalog needs that: how many modules a scope or search word selects
+// decides between index lookups and hash joins, and the generic plan of a
+// prepared statement would guess (and page through ten thousand matches with
+// index lookups).
+type plannedPerCall struct{ db queries.DBTX }
+
+func (d plannedPerCall) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return d.db.Exec(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+}
+
+func (d plannedPerCall) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return d.db.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+}
+
+func (d plannedPerCall) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return d.db.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+}
+
+func (s *Service) catalog() *queries.Queries { return queries.New(plannedPerCall{s.db}) }
+
+func clampPage(offset, limit int) (int, int) {
+	return max(offset, 0), min(max(limit, 1), MaxPageSize)
+}
+
+func lowerAll(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, strings.ToLower(s))
+	}
+	return out
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// Search returns one page of the modules p may read that match q: ranked by
+// relevance when q.Q has words (exact name, then name prefix, then text
+// rank, then downloads), else in address order.
+func (s *Service) Search(ctx context.Context, p *policies.Principal, q SearchQuery) (Page, error) {
+	offset, limit := clampPage(q.Offset, q.Limit)
+	page := Page{Modules: []Outline{}, Offset: offset, Limit: limit, Total: -1}
+	sc := s.authz.ReadableScope(p)
+	if sc.None || q.matchesNothing() {
+		page.Total = 0
+		return page, nil
+	}
+	if strings.TrimSpace(q.Q) == "" {
+		return s.list(ctx, argsOf(sc), q, page)
+	}
+	a := argsOf(sc)
+	params := queries.CatalogSearchParams{Q: q.Q, ScopeAll: a.all, ScopeInternal: a.internal, ScopeProjectIds: a.projects,
+		ScopeGroupIds: a.groups, Namespaces: lowerAll(q.Namespaces), Systems: nonNil(q.Providers),
+		RowOffset: int32(min(offset, math.MaxInt32)), RowLimit: int32(limit)}
+	rows, err := s.catalog().CatalogSearch(ctx, params)
+	if err != nil {
+		return Page{}, fmt.Errorf("search modules: %w", err)
+	}
+	if len(rows) == 0 && offset > 0 {
+		// Past the last page: the total still comes from the first.
+		params.RowOffset, params.RowLimit = 0, 1
+		if rows, err = s.catalog().CatalogSearch(ctx, params); err != nil {
+			return Page{}, fmt.Errorf("search modules: %w", err)
+		}
+		page.Total = 0
+		if len(rows) > 0 {
+			page.Total = int(rows[0].Total)
+		}
+		return page, nil
+	}
+	page.Total = 0
+	for _, r := range rows {
+		page.Modules = append(page.Modules, outlineOf(r.CatalogModule))
+		page.Total = int(r.Total)
+	}
+	page.More = offset+len(page.Modules) < page.Total
+	return page, nil
+}
+
+func (s *Service) list(ctx context.Context, a scopeArgs, q SearchQuery, page Page) (Page, error) {
+	rows, err := s.catalog().CatalogList(ctx, queries.CatalogListParams{ScopeAll: a.all, ScopeInternal: a.internal,
+		ScopeProjectIds: a.projects, ScopeGroupIds: a.groups, Namespaces: lowerAll(q.Namespaces), Name: q.Name,
+		Systems: nonNil(q.Providers), RowOffset: int32(min(page.Offset, math.MaxInt32)), RowLimit: int32(page.Limit + 1)})
+	if err != nil {
+		return Page{}, fmt.Errorf("list modules: %w", err)
+	}
+	if len(rows) > page.Limit {
+		rows, page.More = rows[:page.Limit], true
+	}
+	for _, r := range rows {
+		page.Modules = append(page.Modules, outlineOf(r.CatalogModule))
+	}
+	switch {
+	case !page.More && (len(rows) > 0 || page.Offset == 0):
+		page.Total = page.Offset + len(rows)
+	case q.WithTotal:
+		n, err := s.catalog().CatalogCount(ctx, queries.CatalogCountParams{ScopeAll: a.all, ScopeInternal: a.internal,
+			ScopeProjectIds: a.projects, ScopeGroupIds: a.groups, Namespaces: lowerAll(q.Namespaces), Name: q.Name,
+			Systems: nonNil(q.Providers)})
+		if err != nil {
+			return Page{}, fmt.Errorf("count modules: %w", err)
+		}
+		page.Total = int(n)
+	}
+	return page, nil
+}
+
+// Facets counts what a search finds, per namespace and per provider.
+type Facets struct {
+	// Total counts every match.
+	Total int64
+	// Namespaces and Providers map each namespace path and system to its
+	// matches.
+	Namespaces map[string]int64
+	Providers  map[string]int64
+}
+
+// Facets counts the modules p may read that a search for q finds (every
+// module when q has no words).
+func (s *Service) Facets(ctx context.Context, p *policies.Principal, q string) (Facets, error) {
+	f := Facets{Namespaces: map[string]int64{}, Providers: map[string]int64{}}
+	sc := s.authz.ReadableScope(p)
+	if sc.None {
+		return f, nil
+	}
+	a := argsOf(sc)
+	rows, err := s.catalog().CatalogFacets(ctx, queries.CatalogFacetsParams{Q: q, ScopeAll: a.all, ScopeInternal: a.internal,
+		ScopeProjectIds: a.projects, ScopeGroupIds: a.groups})
+	if err != nil {
+		return Facets{}, fmt.Errorf("search facets: %w", err)
+	}
+	for _, r := range rows {
+		f.Total += r.Modules
+		f.Namespaces[r.Namespace] += r.Modules
+		f.Providers[r.System] += r.Modules
+	}
+	return f, nil
+}
+
+// Namespace is a namespace (top-level group) as the catalog lists it.
+type Namespace struct {
+	// Name is the group's path, DisplayName its name.
+	Name        string
+	DisplayName string
+}
+
+// Namespaces returns a page of the namespaces holding at least one module p
+// may read, by path, and how many there are in all. limit <= 0 returns them
+// all.
+func (s *Service) Namespaces(ctx context.Context, p *policies.Principal, offset, limit int) ([]Namespace, int, error) {
+	out := []Namespace{}
+	sc := s.authz.ReadableScope(p)
+	if sc.None {
+		return out, 0, nil
+	}
+	rowLimit := int32(math.MaxInt32)
+	if limit > 0 {
+		rowLimit = int32(min(limit, math.MaxInt32))
+	}
+	a := argsOf(sc)
+	params := queries.CatalogNamespacesParams{ScopeAll: a.all, ScopeInternal: a.internal, ScopeProjectIds: a.projects,
+		ScopeGroupIds: a.groups, RowOffset: int32(min(max(offset, 0), math.MaxInt32)), RowLimit: rowLimit}
+	rows, err := s.catalog().CatalogNamespaces(ctx, params)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list namespaces: %w", err)
+	}
+	if len(rows) == 0 && params.RowOffset > 0 {
+		params.RowOffset, params.RowLimit = 0, 1
+		if rows, err = s.catalog().CatalogNamespaces(ctx, params); err != nil {
+			return nil, 0, fmt.Errorf("list namespaces: %w", err)
+		}
+		if len(rows) == 0 {
+			return out, 0, nil
+		}
+		return out, int(rows[0].Total), nil
+	}
+	total := 0
+	for _, r := range rows {
+		out = append(out, Namespace{Name: r.Namespace, DisplayName: r.DisplayName})
+		total = int(r.Total)
+	}
+	return out, total, nil
+}
+
+// Stats are catalog totals.
+type Stats struct {
+	Namespaces, Modules, ModuleVersions, Downloads int64
+}
+
+// Stats totals the modules p may read: the namespaces holding one, the
+// modules, their versions and downloads.
+func (s *Service) Stats(ctx context.Context, p *policies.Principal) (Stats, error) {
+	sc := s.authz.ReadableScope(p)
+	if sc.None {
+		return Stats{}, nil
+	}
+	a := argsOf(sc)
+	r, err := s.catalog().CatalogStats(ctx, queries.CatalogStatsParams{ScopeAll: a.all, ScopeInternal: a.internal,
+		ScopeProjectIds: a.projects, ScopeGroupIds: a.groups})
+	if err != nil {
+		return Stats{}, fmt.Errorf("catalog stats: %w", err)
+	}
+	return Stats{Namespaces: r.Namespaces, Modules: r.Modules, ModuleVersions: r.ModuleVersions, Downloads: r.Downloads}, nil
+}
+
+// MostRecentlyPublished returns the module p may read whose latest version
+// was published last, or false when p may read none.
+func (s *Service) MostRecentlyPublished(ctx context.Context, p *policies.Principal) (Outline, bool, error) {
+	sc := s.authz.ReadableScope(p)
+	if sc.None {
+		return Outline{}, false, nil
+	}
+	a := argsOf(sc)
+	rows, err := s.catalog().CatalogMostRecent(ctx, queries.CatalogMostRecentParams{ScopeAll: a.all, ScopeInternal: a.internal,
+		ScopeProjectIds: a.projects, ScopeGroupIds: a.groups})
+	if err != nil || len(rows) == 0 {
+		return Outline{}, false, err
+	}
+	return outlineOf(rows[0].CatalogModule), true, nil
+}
+
+// MostDownloadedThisWeek returns the module p may read downloaded most in
+// the last seven days, or false when none was downloaded.
+func (s *Service) MostDownloadedThisWeek(ctx context.Context, p *policies.Principal) (Outline, bool, error) {
+	sc := s.authz.ReadableScope(p)
+	if sc.None {
+		return Outline{}, false, nil
+	}
+	a := argsOf(sc)
+	rows, err := s.catalog().CatalogMostDownloadedThisWeek(ctx, queries.CatalogMostDownloadedThisWeekParams{ScopeAll: a.all,
+		ScopeInternal: a.internal, ScopeProjectIds: a.projects, ScopeGroupIds: a.groups})
+	if err != nil || len(rows) == 0 {
+		return Outline{}, false, err
+	}
+	return outlineOf(rows[0].CatalogModule), true, nil
+}
+
+// VersionInfo is what a details page shows of one version beside its
+// metadata (Docs).
+type VersionInfo struct {
+	// Description and Owner follow the rules of the search document:
+	// terrareg.json's, else (Description) the README's first line of prose.
+	Description string
+	Owner       string
+	// Downloads counts every download of the module.
+	Downloads int64
+}
+
+// VersionInfo reads what a details page shows of version v. The caller has
+// authorised the module (Find).
+func (s *Service) VersionInfo(ctx context.Context, v Version) (VersionInfo, error) {
+	r, err := queries.New(s.db).CatalogVersionInfo(ctx, v.ID)
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("version %d details: %w", v.ID, err)
+	}
+	return VersionInfo{Description: r.Description, Owner: r.Owner, Downloads: r.Downloads}, nil
+}
