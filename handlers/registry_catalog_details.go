@@ -131,17 +131,10 @@ func (rc *registryCatalog) details(c *gin.Context) {
 		return
 	}
 	// The systems this module name is published for, as the caller sees them.
-	siblings, err := rc.svc.Search(ctx, p, modules.SearchQuery{Namespaces: []string{mod.Namespace}, Name: mod.Name,
-		Limit: modules.MaxPageSize})
+	providers, err := rc.svc.Systems(ctx, p, mod.Namespace, mod.Name)
 	if err != nil {
 		rc.proto.registryError(c, err)
 		return
-	}
-	providers := []string{}
-	for _, o := range siblings.Modules {
-		if len(providers) == 0 || providers[len(providers)-1] != o.System {
-			providers = append(providers, o.System)
-		}
 	}
 	versions := []string{}
 	for _, x := range mod.SortedVersions() {
