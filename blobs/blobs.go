@@ -18,6 +18,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -123,4 +124,31 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// ReaderAt reads an object at offsets (archive/zip needs it). Files and S3
+// objects already can; any other object is read through Seek, serialised.
+func ReaderAt(obj Object) io.ReaderAt {
+	if ra, ok := obj.(io.ReaderAt); ok {
+		return ra
+	}
+	return &seekReaderAt{obj: obj}
+}
+
+type seekReaderAt struct {
+	mu  sync.Mutex
+	obj Object
+}
+
+func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.obj.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := io.ReadFull(s.obj, p)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF // a short read at the end, as io.ReaderAt reports it
+	}
+	return n, err
 }

@@ -2,11 +2,9 @@ package handlers
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -328,7 +326,7 @@ func (t *terraregModules) sourceZip(c *gin.Context) {
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.zip"`, mod.Name, mod.System, v.Version))
 	c.Header("Cache-Control", "private, no-store")
 	c.Status(http.StatusOK)
-	if err := archive.WriteZip(c.Writer, trmReaderAt(obj), info.Size, t.svc.ArchiveLimits()); err != nil {
+	if err := archive.WriteZip(c.Writer, blobs.ReaderAt(obj), info.Size, t.svc.ArchiveLimits()); err != nil {
 		Logger(c).Error("source zip failed", "module", mod.Namespace+"/"+mod.Name+"/"+mod.System, "version", v.Version, "error", err)
 		c.Abort()
 		if hj, ok := c.Writer.(http.Hijacker); ok {
@@ -337,31 +335,4 @@ func (t *terraregModules) sourceZip(c *gin.Context) {
 			}
 		}
 	}
-}
-
-// trmReaderAt reads a blob at offsets: stored files and S3 objects can, any
-// other object is read through Seek.
-func trmReaderAt(obj blobs.Object) io.ReaderAt {
-	if ra, ok := obj.(io.ReaderAt); ok {
-		return ra
-	}
-	return &trmSeekReaderAt{obj: obj}
-}
-
-type trmSeekReaderAt struct {
-	mu  sync.Mutex
-	obj blobs.Object
-}
-
-func (s *trmSeekReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.obj.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	n, err := io.ReadFull(s.obj, p)
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF // a short read at the end, as io.ReaderAt reports it
-	}
-	return n, err
 }

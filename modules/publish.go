@@ -11,7 +11,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"sync"
 	"testing/fstest"
 
 	"github.com/google/uuid"
@@ -248,7 +247,7 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		}
 		obj, _, err := s.blobs.Get(ctx, key)
 		if err == nil {
-			_, err = archive.ScanZip(readerAt(obj), info.Size, s.limits, col.visit)
+			_, err = archive.ScanZip(blobs.ReaderAt(obj), info.Size, s.limits, col.visit)
 			obj.Close()
 		}
 		if err != nil {
@@ -274,28 +273,6 @@ func uploadError(scanErr, putErr error) error {
 	default:
 		return scanErr
 	}
-}
-
-// readerAt adapts an object to io.ReaderAt (files and S3 objects already are).
-func readerAt(obj blobs.Object) io.ReaderAt {
-	if ra, ok := obj.(io.ReaderAt); ok {
-		return ra
-	}
-	return &seekReaderAt{obj: obj}
-}
-
-type seekReaderAt struct {
-	mu  sync.Mutex
-	obj blobs.Object
-}
-
-func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.obj.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.ReadFull(s.obj, p)
 }
 
 // collector keeps, in memory and within limits, the files metadata
