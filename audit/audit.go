@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
@@ -44,7 +45,8 @@ func Record(ctx context.Context, db queries.DBTX, actor *policies.Principal, act
 }
 
 func marshal(v any) (json.RawMessage, error) {
-	if v == nil {
+	// A typed nil pointer (e.g. "no previous member") is "no value" too.
+	if rv := reflect.ValueOf(v); v == nil || rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return nil, nil
 	}
 	b, err := json.Marshal(v)

@@ -56,6 +56,7 @@ func New(d Deps) http.Handler {
 	registerModuleProtocol(r, auth, mods)
 	registerRegistryCatalog(r, auth, d)
 	registerTerraregModules(r, auth, d)
+	registerTerraregAdmin(r, auth, d)
 
 	api := r.Group("/api/v4", auth)
 	registerGitLabModules(api, mods)
