@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -123,6 +125,18 @@ Trust it from the command line and from terraform with:
 Create the first administrator and an API token (prints the token):
   bin/cairn admin bootstrap --username admin
 `)
+	if u, err := url.Parse(srv.URL); err == nil {
+		host := u.Host
+		if u.Hostname() == "localhost" {
+			// Terraform wants a dot in a registry host name.
+			host = strings.Replace(host, "localhost", "127.0.0.1", 1)
+		}
+		fmt.Fprintf(w, `
+Use it from terraform (README: "Using modules from Terraform"):
+  module "example" { source = "%s/<group>/<name>/<system>" }
+  credentials "%s" { token = "<token>" }   # in ~/.terraformrc
+`, host, host)
+	}
 	fmt.Fprintln(w)
 }
 
