@@ -367,4 +367,6 @@ func registerGitLabModules(api *gin.RouterGroup, m *moduleAPI) {
 	api.PUT("/projects/:id/packages/terraform/modules/:name/:system/:version/file", m.upload)
 	api.GET("/projects/:id/packages/terraform/modules/:name/:system", m.projectModule)
 	api.GET("/projects/:id/packages/terraform/modules/:name/:system/:version", m.projectModule)
+	api.GET("/projects/:id/packages", m.packages)
+	api.DELETE("/projects/:id/packages/:package_id", m.deletePackage)
 }

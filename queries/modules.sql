@@ -72,3 +72,22 @@ SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint
        coalesce(sum(d.count), 0)::bigint AS total
 FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
 WHERE v.module_id = @module_id;
+
+-- name: ListProjectModuleVersions :many
+-- A project's module versions as GitLab's package list shows them.
+SELECT v.id, v.version, v.size, v.sha256, v.created_at, m.id AS module_id, m.name, m.system
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = @project_id
+ORDER BY v.id
+LIMIT @lim OFFSET @off;
+
+-- name: GetProjectModuleVersion :one
+SELECT v.id, v.version, v.blob_key, m.id AS module_id, m.name, m.system
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = @project_id AND v.id = @id;
+
+-- name: DeleteModuleVersion :exec
+DELETE FROM module_versions WHERE id = @id;
+
+-- name: DeleteModuleIfEmpty :exec
+DELETE FROM terraform_modules m WHERE m.id = @id AND NOT EXISTS (SELECT 1 FROM module_versions v WHERE v.module_id = m.id);

@@ -116,6 +116,24 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 	return i, err
 }
 
+const deleteModuleIfEmpty = `-- name: DeleteModuleIfEmpty :exec
+DELETE FROM terraform_modules m WHERE m.id = $1 AND NOT EXISTS (SELECT 1 FROM module_versions v WHERE v.module_id = m.id)
+`
+
+func (q *Queries) DeleteModuleIfEmpty(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, deleteModuleIfEmpty, id)
+	return err
+}
+
+const deleteModuleVersion = `-- name: DeleteModuleVersion :exec
+DELETE FROM module_versions WHERE id = $1
+`
+
+func (q *Queries) DeleteModuleVersion(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, deleteModuleVersion, id)
+	return err
+}
+
 const getModuleInProject = `-- name: GetModuleInProject :one
 SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
 `
@@ -174,6 +192,40 @@ func (q *Queries) GetModuleVersion(ctx context.Context, arg GetModuleVersionPara
 	return i, err
 }
 
+const getProjectModuleVersion = `-- name: GetProjectModuleVersion :one
+SELECT v.id, v.version, v.blob_key, m.id AS module_id, m.name, m.system
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = $1 AND v.id = $2
+`
+
+type GetProjectModuleVersionParams struct {
+	ProjectID int64
+	ID        int64
+}
+
+type GetProjectModuleVersionRow struct {
+	ID       int64
+	Version  string
+	BlobKey  string
+	ModuleID int64
+	Name     string
+	System   string
+}
+
+func (q *Queries) GetProjectModuleVersion(ctx context.Context, arg GetProjectModuleVersionParams) (GetProjectModuleVersionRow, error) {
+	row := q.db.QueryRow(ctx, getProjectModuleVersion, arg.ProjectID, arg.ID)
+	var i GetProjectModuleVersionRow
+	err := row.Scan(
+		&i.ID,
+		&i.Version,
+		&i.BlobKey,
+		&i.ModuleID,
+		&i.Name,
+		&i.System,
+	)
+	return i, err
+}
+
 const getVersionMetadata = `-- name: GetVersionMetadata :one
 SELECT metadata FROM module_versions WHERE id = $1
 `
@@ -225,6 +277,61 @@ func (q *Queries) ListModuleVersions(ctx context.Context, moduleID int64) ([]Lis
 			&i.Providers,
 			&i.PublishedBy,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listProjectModuleVersions = `-- name: ListProjectModuleVersions :many
+SELECT v.id, v.version, v.size, v.sha256, v.created_at, m.id AS module_id, m.name, m.system
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = $1
+ORDER BY v.id
+LIMIT $3 OFFSET $2
+`
+
+type ListProjectModuleVersionsParams struct {
+	ProjectID int64
+	Off       int32
+	Lim       int32
+}
+
+type ListProjectModuleVersionsRow struct {
+	ID        int64
+	Version   string
+	Size      int64
+	Sha256    string
+	CreatedAt time.Time
+	ModuleID  int64
+	Name      string
+	System    string
+}
+
+// A project's module versions as GitLab's package list shows them.
+func (q *Queries) ListProjectModuleVersions(ctx context.Context, arg ListProjectModuleVersionsParams) ([]ListProjectModuleVersionsRow, error) {
+	rows, err := q.db.Query(ctx, listProjectModuleVersions, arg.ProjectID, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListProjectModuleVersionsRow{}
+	for rows.Next() {
+		var i ListProjectModuleVersionsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Version,
+			&i.Size,
+			&i.Sha256,
+			&i.CreatedAt,
+			&i.ModuleID,
+			&i.Name,
+			&i.System,
 		); err != nil {
 			return nil, err
 		}

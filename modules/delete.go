@@ -1,0 +1,71 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/queries"
+)
+
+// Package is a module version as GitLab's Packages API lists it.
+type Package = queries.ListProjectModuleVersionsRow
+
+// ListPackages lists a project's module versions (package readers).
+func (s *Service) ListPackages(ctx context.Context, p *policies.Principal, projectRef string, limit, offset int) ([]Package, error) {
+	proj, r, err := s.tenancy.FindProject(ctx, p, projectRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
+		return nil, err
+	}
+	return queries.New(s.db).ListProjectModuleVersions(ctx, queries.ListProjectModuleVersionsParams{ProjectID: proj.ID, Lim: int32(limit), Off: int32(offset)})
+}
+
+// DeleteVersion removes one version (maintainer+): its row, then — once the
+// deletion is committed — its archive. The latest version is recomputed and
+// a module left without versions disappears.
+func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, projectRef string, versionID int64) error {
+	proj, r, err := s.tenancy.FindProject(ctx, p, projectRef)
+	if err != nil {
+		return err
+	}
+	if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
+		return err
+	}
+	v, err := queries.New(s.db).GetProjectModuleVersion(ctx, queries.GetProjectModuleVersionParams{ProjectID: proj.ID, ID: versionID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return policies.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	if err := s.authz.Check(p, policies.DestroyPackage, r); err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		q := queries.New(tx)
+		if err := q.DeleteModuleVersion(ctx, v.ID); err != nil {
+			return err
+		}
+		if err := s.refreshLatest(ctx, q, v.ModuleID); err != nil {
+			return err
+		}
+		if err := q.DeleteModuleIfEmpty(ctx, v.ModuleID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p, "delete", "module_version", v.ID,
+			map[string]string{"module": fmt.Sprintf("%s/%s", v.Name, v.System), "version": v.Version, "project": proj.FullPath}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	s.ForgetLookups()
+	// The row is gone, so nothing serves the blob any more; a failure here
+	// only leaves an unreferenced object.
+	return s.blobs.Delete(context.WithoutCancel(ctx), v.BlobKey)
+}
