@@ -20,7 +20,7 @@ type gitlabGroups interface {
 	FindGroup(ctx context.Context, p *policies.Principal, idOrPath string) (queries.Group, policies.Resource, error)
 	ListGroups(ctx context.Context, p *policies.Principal, search string, topLevelOnly bool, limit, offset int) ([]queries.Group, error)
 	Subgroups(ctx context.Context, p *policies.Principal, idOrPath string) ([]queries.Group, error)
-	UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in projects.GroupInput) (queries.Group, error)
+	UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in projects.GroupUpdate) (queries.Group, error)
 	DeleteGroup(ctx context.Context, p *policies.Principal, idOrPath string) error
 	GroupAncestors(ctx context.Context, id int64) ([]queries.GroupAncestorsRow, error)
 }
@@ -231,21 +231,11 @@ func (g *gitlabAPI) listSubgroups(c *gin.Context) {
 // since the service replaces name, description and visibility together.
 // The path cannot change: a group's path is part of every module address
 // beneath it.
-func groupUpdate(cur queries.Group, name, path, description, visibility *string) (projects.GroupInput, error) {
-	in := projects.GroupInput{Name: cur.Name, Description: cur.Description, Visibility: cur.Visibility}
+func groupUpdate(cur queries.Group, name, path, description, visibility *string) (projects.GroupUpdate, error) {
 	if path != nil && *path != cur.Path {
-		return in, glInvalid("path cannot be changed: a group's path is part of its modules' addresses")
+		return projects.GroupUpdate{}, glInvalid("path cannot be changed: a group's path is part of its modules' addresses")
 	}
-	if name != nil {
-		in.Name = *name
-	}
-	if description != nil {
-		in.Description = *description
-	}
-	if visibility != nil {
-		in.Visibility = *visibility
-	}
-	return in, nil
+	return projects.GroupUpdate{Name: name, Description: description, Visibility: visibility}, nil
 }
 
 // updateGroup changes a group's name, description or visibility (owners).
@@ -340,8 +330,7 @@ func (g *gitlabAPI) updatePackageSettings(c *gin.Context) {
 		gitlabError(c, err)
 		return
 	}
-	in, _ := groupUpdate(cur, nil, nil, nil, nil)
-	in.DuplicatesAllowed, in.DuplicateException = req.DuplicatesAllowed, req.DuplicateException
+	in := projects.GroupUpdate{DuplicatesAllowed: req.DuplicatesAllowed, DuplicateException: req.DuplicateException}
 	gr, err := g.groups.UpdateGroup(c.Request.Context(), p, strconv.FormatInt(cur.ID, 10), in)
 	if err != nil {
 		gitlabError(c, err)

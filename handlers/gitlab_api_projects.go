@@ -19,7 +19,7 @@ type gitlabProjects interface {
 	CreateProject(ctx context.Context, p *policies.Principal, in projects.ProjectInput) (queries.Project, error)
 	FindProject(ctx context.Context, p *policies.Principal, idOrPath string) (queries.Project, policies.Resource, error)
 	ListProjects(ctx context.Context, p *policies.Principal, groupRef, search string, limit, offset int) ([]queries.Project, error)
-	UpdateProject(ctx context.Context, p *policies.Principal, idOrPath string, in projects.ProjectInput) (queries.Project, error)
+	UpdateProject(ctx context.Context, p *policies.Principal, idOrPath string, in projects.ProjectUpdate) (queries.Project, error)
 	DeleteProject(ctx context.Context, p *policies.Principal, idOrPath string) error
 }
 
@@ -184,16 +184,7 @@ func (g *gitlabAPI) updateProject(c *gin.Context) {
 		gitlabError(c, glInvalid("namespace_id cannot be changed: Cairn does not transfer projects"))
 		return
 	}
-	in := projects.ProjectInput{Name: cur.Name, Description: cur.Description, Visibility: cur.Visibility}
-	if req.Name != nil {
-		in.Name = *req.Name
-	}
-	if req.Description != nil {
-		in.Description = *req.Description
-	}
-	if req.Visibility != nil {
-		in.Visibility = *req.Visibility
-	}
+	in := projects.ProjectUpdate{Name: req.Name, Description: req.Description, Visibility: req.Visibility}
 	pr, err := g.projects.UpdateProject(c.Request.Context(), p, strconv.FormatInt(cur.ID, 10), in)
 	if err != nil {
 		gitlabError(c, err)

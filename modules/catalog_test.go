@@ -148,7 +148,8 @@ func TestSearchDocumentFollowsWrites(t *testing.T) {
 		t.Errorf("list namespace ACME-Corp = %v after the namespace was renamed", got)
 	}
 
-	if _, err := f.tenancy.UpdateProject(context.Background(), f.admin, "acme-corp/net", projects.ProjectInput{Visibility: "private"}); err != nil {
+	private := "private"
+	if _, err := f.tenancy.UpdateProject(context.Background(), f.admin, "acme-corp/net", projects.ProjectUpdate{Visibility: &private}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.search(anon, SearchQuery{Q: "network"}); len(got) != 0 {

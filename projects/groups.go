@@ -49,6 +49,11 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 	if err := ValidatePath(in.Path, parent == nil); err != nil {
 		return queries.Group{}, err
 	}
+	if in.DuplicateException != nil {
+		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
+			return queries.Group{}, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
+		}
+	}
 	if in.Name == "" {
 		in.Name = in.Path
 	}
@@ -79,7 +84,7 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 			return uniqueConflict(err, "path %q has already been taken", fullPath)
 		}
 		if in.DuplicatesAllowed != nil || in.DuplicateException != nil {
-			if g, err = s.applyGroupSettings(ctx, q, g, GroupInput{Name: g.Name, Description: g.Description, Visibility: g.Visibility,
+			if g, err = q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID,
 				DuplicatesAllowed: in.DuplicatesAllowed, DuplicateException: in.DuplicateException}); err != nil {
 				return err
 			}
@@ -198,9 +203,18 @@ func visiblePage[T any](fetch func(off, lim int32) ([]T, error), visible func(T)
 	return out, nil
 }
 
+// GroupUpdate changes some of a group's settings; nil leaves one as it is.
+type GroupUpdate struct {
+	Name               *string
+	Description        *string
+	Visibility         *string
+	DuplicatesAllowed  *bool
+	DuplicateException *string
+}
+
 // UpdateGroup changes a group's name, description, visibility and package
-// settings (owner).
-func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in GroupInput) (queries.Group, error) {
+// settings (owner). Fields left nil are not touched (atomically, in SQL).
+func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in GroupUpdate) (queries.Group, error) {
 	g, r, err := s.FindGroup(ctx, p, idOrPath)
 	if err != nil {
 		return g, err
@@ -208,36 +222,29 @@ func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPa
 	if err := s.authz.Check(p, policies.AdminGroup, r); err != nil {
 		return g, err
 	}
-	if in.Name == "" {
-		in.Name = g.Name
+	if in.Name != nil && *in.Name == "" {
+		return g, invalid("name can't be blank")
 	}
-	if in.Visibility == "" {
-		in.Visibility = g.Visibility
-	}
-	vis, err := ParseVisibility(in.Visibility)
-	if err != nil {
-		return g, err
-	}
-	if g.ParentID != nil {
-		parent, err := s.q().GetGroup(ctx, *g.ParentID)
+	if in.Visibility != nil {
+		vis, err := ParseVisibility(*in.Visibility)
 		if err != nil {
 			return g, err
 		}
-		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
-			return g, invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+		if err := s.checkGroupVisibility(ctx, g, vis); err != nil {
+			return g, err
+		}
+		v := string(vis)
+		in.Visibility = &v
+	}
+	if in.DuplicateException != nil {
+		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
+			return g, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
 		}
 	}
-	maxChild, err := s.q().GroupDescendantVisibility(ctx, g.ID)
-	if err != nil {
-		return g, err
-	}
-	if int(maxChild) > vis.Rank() {
-		return g, invalid("visibility %s is not allowed since a subgroup or project has a higher visibility", vis)
-	}
-	in.Visibility = string(vis)
 	var out queries.Group
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
-		out, err = s.applyGroupSettings(ctx, q, g, in)
+		out, err = q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID, Name: in.Name, Description: in.Description,
+			Visibility: in.Visibility, DuplicatesAllowed: in.DuplicatesAllowed, DuplicateException: in.DuplicateException})
 		if err != nil {
 			return err
 		}
@@ -246,20 +253,26 @@ func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPa
 	return out, err
 }
 
-func (s *Service) applyGroupSettings(ctx context.Context, q *queries.Queries, g queries.Group, in GroupInput) (queries.Group, error) {
-	dup := g.TerraformModuleDuplicatesAllowed
-	if in.DuplicatesAllowed != nil {
-		dup = *in.DuplicatesAllowed
-	}
-	exc := g.TerraformModuleDuplicateExceptionRegex
-	if in.DuplicateException != nil {
-		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
-			return g, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
+// checkGroupVisibility keeps a group no more visible than its parent and no
+// less visible than its subgroups and projects.
+func (s *Service) checkGroupVisibility(ctx context.Context, g queries.Group, vis policies.Visibility) error {
+	if g.ParentID != nil {
+		parent, err := s.q().GetGroup(ctx, *g.ParentID)
+		if err != nil {
+			return err
 		}
-		exc = *in.DuplicateException
+		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
+			return invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+		}
 	}
-	return q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID, Name: in.Name, Description: in.Description,
-		Visibility: in.Visibility, TerraformModuleDuplicatesAllowed: dup, TerraformModuleDuplicateExceptionRegex: exc})
+	maxChild, err := s.q().GroupDescendantVisibility(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	if int(maxChild) > vis.Rank() {
+		return invalid("visibility %s is not allowed since a subgroup or project has a higher visibility", vis)
+	}
+	return nil
 }
 
 // DeleteGroup deletes a group with its subgroups, projects and modules (owner).

@@ -119,8 +119,16 @@ func (s *Service) ListProjects(ctx context.Context, p *policies.Principal, group
 	}, limit, offset)
 }
 
-// UpdateProject changes name, description or visibility (maintainer+).
-func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, idOrPath string, in ProjectInput) (queries.Project, error) {
+// ProjectUpdate changes some of a project's settings; nil leaves one as it is.
+type ProjectUpdate struct {
+	Name        *string
+	Description *string
+	Visibility  *string
+}
+
+// UpdateProject changes name, description or visibility (maintainer+);
+// fields left nil are not touched (atomically, in SQL).
+func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, idOrPath string, in ProjectUpdate) (queries.Project, error) {
 	pr, r, err := s.FindProject(ctx, p, idOrPath)
 	if err != nil {
 		return pr, err
@@ -128,26 +136,27 @@ func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, idOr
 	if err := s.authz.Check(p, policies.AdminProject, r); err != nil {
 		return pr, err
 	}
-	if in.Name == "" {
-		in.Name = pr.Name
+	if in.Name != nil && *in.Name == "" {
+		return pr, invalid("name can't be blank")
 	}
-	if in.Visibility == "" {
-		in.Visibility = pr.Visibility
-	}
-	vis, err := ParseVisibility(in.Visibility)
-	if err != nil {
-		return pr, err
-	}
-	g, err := s.q().GetGroup(ctx, pr.GroupID)
-	if err != nil {
-		return pr, err
-	}
-	if vis.Rank() > policies.Visibility(g.Visibility).Rank() {
-		return pr, invalid("visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
+	if in.Visibility != nil {
+		vis, err := ParseVisibility(*in.Visibility)
+		if err != nil {
+			return pr, err
+		}
+		g, err := s.q().GetGroup(ctx, pr.GroupID)
+		if err != nil {
+			return pr, err
+		}
+		if vis.Rank() > policies.Visibility(g.Visibility).Rank() {
+			return pr, invalid("visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
+		}
+		v := string(vis)
+		in.Visibility = &v
 	}
 	var out queries.Project
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
-		out, err = q.UpdateProject(ctx, queries.UpdateProjectParams{ID: pr.ID, Name: in.Name, Description: in.Description, Visibility: string(vis)})
+		out, err = q.UpdateProject(ctx, queries.UpdateProjectParams{ID: pr.ID, Name: in.Name, Description: in.Description, Visibility: in.Visibility})
 		if err != nil {
 			return err
 		}

@@ -48,9 +48,12 @@ FROM (SELECT visibility AS v FROM tree
       SELECT p.visibility FROM projects p WHERE p.group_id = @id OR p.group_id IN (SELECT id FROM tree)) x;
 
 -- name: UpdateGroup :one
-UPDATE groups SET name = @name, description = @description, visibility = @visibility,
-    terraform_module_duplicates_allowed = @terraform_module_duplicates_allowed,
-    terraform_module_duplicate_exception_regex = @terraform_module_duplicate_exception_regex,
+-- A partial update: NULL leaves a column as it is, atomically.
+UPDATE groups SET name = coalesce(sqlc.narg(name), name),
+    description = coalesce(sqlc.narg(description), description),
+    visibility = coalesce(sqlc.narg(visibility), visibility),
+    terraform_module_duplicates_allowed = coalesce(sqlc.narg(duplicates_allowed)::boolean, terraform_module_duplicates_allowed),
+    terraform_module_duplicate_exception_regex = coalesce(sqlc.narg(duplicate_exception)::text, terraform_module_duplicate_exception_regex),
     updated_at = now()
 WHERE id = @id RETURNING *;
 

@@ -303,29 +303,32 @@ func (q *Queries) SiblingPathTaken(ctx context.Context, arg SiblingPathTakenPara
 }
 
 const updateGroup = `-- name: UpdateGroup :one
-UPDATE groups SET name = $1, description = $2, visibility = $3,
-    terraform_module_duplicates_allowed = $4,
-    terraform_module_duplicate_exception_regex = $5,
+UPDATE groups SET name = coalesce($1, name),
+    description = coalesce($2, description),
+    visibility = coalesce($3, visibility),
+    terraform_module_duplicates_allowed = coalesce($4::boolean, terraform_module_duplicates_allowed),
+    terraform_module_duplicate_exception_regex = coalesce($5::text, terraform_module_duplicate_exception_regex),
     updated_at = now()
 WHERE id = $6 RETURNING id, parent_id, path, name, full_path, description, visibility, terraform_module_duplicates_allowed, terraform_module_duplicate_exception_regex, created_at, updated_at, traversal_ids
 `
 
 type UpdateGroupParams struct {
-	Name                                   string
-	Description                            string
-	Visibility                             string
-	TerraformModuleDuplicatesAllowed       bool
-	TerraformModuleDuplicateExceptionRegex string
-	ID                                     int64
+	Name               *string
+	Description        *string
+	Visibility         *string
+	DuplicatesAllowed  *bool
+	DuplicateException *string
+	ID                 int64
 }
 
+// A partial update: NULL leaves a column as it is, atomically.
 func (q *Queries) UpdateGroup(ctx context.Context, arg UpdateGroupParams) (Group, error) {
 	row := q.db.QueryRow(ctx, updateGroup,
 		arg.Name,
 		arg.Description,
 		arg.Visibility,
-		arg.TerraformModuleDuplicatesAllowed,
-		arg.TerraformModuleDuplicateExceptionRegex,
+		arg.DuplicatesAllowed,
+		arg.DuplicateException,
 		arg.ID,
 	)
 	var i Group

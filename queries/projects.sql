@@ -17,7 +17,11 @@ ORDER BY full_path
 LIMIT @lim OFFSET @off;
 
 -- name: UpdateProject :one
-UPDATE projects SET name = @name, description = @description, visibility = @visibility, updated_at = now()
+-- A partial update: NULL leaves a column as it is, atomically.
+UPDATE projects SET name = coalesce(sqlc.narg(name), name),
+    description = coalesce(sqlc.narg(description), description),
+    visibility = coalesce(sqlc.narg(visibility), visibility),
+    updated_at = now()
 WHERE id = @id RETURNING *;
 
 -- name: DeleteProject :exec

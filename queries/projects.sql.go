@@ -150,17 +150,21 @@ func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]P
 }
 
 const updateProject = `-- name: UpdateProject :one
-UPDATE projects SET name = $1, description = $2, visibility = $3, updated_at = now()
+UPDATE projects SET name = coalesce($1, name),
+    description = coalesce($2, description),
+    visibility = coalesce($3, visibility),
+    updated_at = now()
 WHERE id = $4 RETURNING id, group_id, path, name, full_path, description, visibility, created_at, updated_at
 `
 
 type UpdateProjectParams struct {
-	Name        string
-	Description string
-	Visibility  string
+	Name        *string
+	Description *string
+	Visibility  *string
 	ID          int64
 }
 
+// A partial update: NULL leaves a column as it is, atomically.
 func (q *Queries) UpdateProject(ctx context.Context, arg UpdateProjectParams) (Project, error) {
 	row := q.db.QueryRow(ctx, updateProject,
 		arg.Name,
