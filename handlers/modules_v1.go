@@ -48,8 +48,8 @@ func registerModuleProtocol(r *gin.Engine, auth gin.HandlerFunc, m *moduleAPI) {
 		g.GET("/:ns/:name/:system/download", m.latestDownload(base))
 		g.GET("/:ns/:name/:system/:version/download", m.download)
 		if base == gitlabV1Base {
-			g.GET("/:ns/:name/:system", m.gitlabDetails(""))
-			g.GET("/:ns/:name/:system/:version", func(c *gin.Context) { m.gitlabDetails(c.Param("version"))(c) })
+			g.GET("/:ns/:name/:system", m.gitlabDetails)
+			g.GET("/:ns/:name/:system/:version", m.gitlabDetails)
 		}
 	}
 	// The archive itself: authorised by the signed token in the URL only
@@ -236,42 +236,41 @@ func (m *moduleAPI) serveArchive(c *gin.Context, mod *modules.Module, v modules.
 	http.ServeContent(c.Writer, c.Request, "", info.ModTime, obj)
 }
 
-// gitlabDetails answers GitLab's latest (ver "") or versioned details.
-func (m *moduleAPI) gitlabDetails(ver string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		mod, ok := m.find(c)
-		if !ok {
-			return
-		}
-		var v modules.Version
-		if ver == "" {
-			v, ok = mod.Latest()
-		} else {
-			v, ok = mod.Version(ver)
-		}
-		if !ok {
-			m.registryError(c, policies.ErrNotFound)
-			return
-		}
-		all := []string{}
-		for _, x := range mod.SortedVersions() {
-			all = append(all, x.Version)
-		}
-		providers := []string{}
-		for _, p := range providersOf(v, mod.System) {
-			providers = append(providers, p.Name)
-		}
-		c.JSON(http.StatusOK, gin.H{
-			"name":       mod.Name + "/" + mod.System,
-			"provider":   mod.System,
-			"providers":  providers,
-			"root":       gin.H{"dependencies": []any{}},
-			"source":     m.sourceURL(mod),
-			"submodules": []any{},
-			"version":    v.Version,
-			"versions":   all,
-		})
+// gitlabDetails answers GitLab's latest (no :version) or versioned details.
+func (m *moduleAPI) gitlabDetails(c *gin.Context) {
+	ver := c.Param("version")
+	mod, ok := m.find(c)
+	if !ok {
+		return
 	}
+	var v modules.Version
+	if ver == "" {
+		v, ok = mod.Latest()
+	} else {
+		v, ok = mod.Version(ver)
+	}
+	if !ok {
+		m.registryError(c, policies.ErrNotFound)
+		return
+	}
+	all := []string{}
+	for _, x := range mod.SortedVersions() {
+		all = append(all, x.Version)
+	}
+	providers := []string{}
+	for _, p := range providersOf(v, mod.System) {
+		providers = append(providers, p.Name)
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"name":       mod.Name + "/" + mod.System,
+		"provider":   mod.System,
+		"providers":  providers,
+		"root":       gin.H{"dependencies": []any{}},
+		"source":     m.sourceURL(mod),
+		"submodules": []any{},
+		"version":    v.Version,
+		"versions":   all,
+	})
 }
 
 // gitlabModuleError maps publish errors to GitLab's statuses and messages.
