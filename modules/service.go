@@ -127,24 +127,9 @@ func moduleFromRow(row queries.ModulesInNamespaceRow) (*Module, error) {
 	return m, nil
 }
 
-// Latest returns the latest version by semantic-version order (releases
-// above pre-releases), or false when there is none.
-func (m *Module) Latest() (Version, bool) {
-	sorted := m.SortedVersions()
-	vs := make([]version.Version, 0, len(sorted))
-	for _, v := range sorted {
-		pv, _ := version.Parse(v.Version)
-		vs = append(vs, pv)
-	}
-	latest, ok := version.Latest(vs, false)
-	if !ok {
-		return Version{}, false
-	}
-	return m.Version(latest.String())
-}
-
-// SortedVersions returns the versions newest first by semantic version.
-func (m *Module) SortedVersions() []Version {
+// parsed returns m's versions parsed (unparseable ones skipped) and a map
+// back from each parsed version's string to its Version.
+func (m *Module) parsed() ([]version.Version, map[string]Version) {
 	vs := make([]version.Version, 0, len(m.Versions))
 	byString := make(map[string]Version, len(m.Versions))
 	for _, v := range m.Versions {
@@ -153,6 +138,23 @@ func (m *Module) SortedVersions() []Version {
 			byString[pv.String()] = v
 		}
 	}
+	return vs, byString
+}
+
+// Latest returns the latest version by semantic-version order (releases
+// above pre-releases), or false when there is none.
+func (m *Module) Latest() (Version, bool) {
+	vs, byString := m.parsed()
+	latest, ok := version.Latest(vs, false)
+	if !ok {
+		return Version{}, false
+	}
+	return byString[latest.String()], true
+}
+
+// SortedVersions returns the versions newest first by semantic version.
+func (m *Module) SortedVersions() []Version {
+	vs, byString := m.parsed()
 	version.SortDescending(vs)
 	out := make([]Version, len(vs))
 	for i, v := range vs {

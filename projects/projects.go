@@ -111,12 +111,20 @@ func (s *Service) ListProjects(ctx context.Context, p *policies.Principal, group
 	if search != "" {
 		sp = &search
 	}
-	return visiblePage(func(off, lim int32) ([]queries.Project, error) {
+	rows, err := visiblePage(func(off, lim int32) ([]queries.ListProjectsRow, error) {
 		return s.q().ListProjects(ctx, queries.ListProjectsParams{GroupID: gid, Search: sp, Lim: lim, Off: off})
-	}, func(pr queries.Project) bool {
-		r, err := s.projectResource(ctx, pr)
-		return err == nil && s.authz.Check(p, policies.ReadProject, r) == nil
+	}, func(row queries.ListProjectsRow) bool {
+		r := policies.ProjectResourceOf(row.Project.ID, policies.Visibility(row.Project.Visibility), row.GroupTraversalIds)
+		return s.authz.Check(p, policies.ReadProject, r) == nil
 	}, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queries.Project, len(rows))
+	for i, row := range rows {
+		out[i] = row.Project
+	}
+	return out, nil
 }
 
 // ProjectUpdate changes some of a project's settings; nil leaves one as it is.

@@ -10,10 +10,12 @@ SELECT * FROM projects WHERE id = @id;
 SELECT * FROM projects WHERE lower(full_path) = lower(@full_path);
 
 -- name: ListProjects :many
-SELECT * FROM projects
-WHERE (sqlc.narg(group_id)::bigint IS NULL OR group_id = sqlc.narg(group_id))
-  AND (sqlc.narg(search)::text IS NULL OR full_path ILIKE '%' || sqlc.narg(search) || '%')
-ORDER BY full_path
+-- With the group chain, so visibility is decided without a query per row.
+SELECT sqlc.embed(p), g.traversal_ids AS group_traversal_ids
+FROM projects p JOIN groups g ON g.id = p.group_id
+WHERE (sqlc.narg(group_id)::bigint IS NULL OR p.group_id = sqlc.narg(group_id))
+  AND (sqlc.narg(search)::text IS NULL OR p.full_path ILIKE '%' || sqlc.narg(search) || '%')
+ORDER BY p.full_path
 LIMIT @lim OFFSET @off;
 
 -- name: UpdateProject :one

@@ -100,10 +100,11 @@ func (q *Queries) GetProjectByPath(ctx context.Context, fullPath string) (Projec
 }
 
 const listProjects = `-- name: ListProjects :many
-SELECT id, group_id, path, name, full_path, description, visibility, created_at, updated_at FROM projects
-WHERE ($1::bigint IS NULL OR group_id = $1)
-  AND ($2::text IS NULL OR full_path ILIKE '%' || $2 || '%')
-ORDER BY full_path
+SELECT p.id, p.group_id, p.path, p.name, p.full_path, p.description, p.visibility, p.created_at, p.updated_at, g.traversal_ids AS group_traversal_ids
+FROM projects p JOIN groups g ON g.id = p.group_id
+WHERE ($1::bigint IS NULL OR p.group_id = $1)
+  AND ($2::text IS NULL OR p.full_path ILIKE '%' || $2 || '%')
+ORDER BY p.full_path
 LIMIT $4 OFFSET $3
 `
 
@@ -114,7 +115,13 @@ type ListProjectsParams struct {
 	Lim     int32
 }
 
-func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]Project, error) {
+type ListProjectsRow struct {
+	Project           Project
+	GroupTraversalIds []int64
+}
+
+// With the group chain, so visibility is decided without a query per row.
+func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]ListProjectsRow, error) {
 	rows, err := q.db.Query(ctx, listProjects,
 		arg.GroupID,
 		arg.Search,
@@ -125,19 +132,20 @@ func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]P
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Project{}
+	items := []ListProjectsRow{}
 	for rows.Next() {
-		var i Project
+		var i ListProjectsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.GroupID,
-			&i.Path,
-			&i.Name,
-			&i.FullPath,
-			&i.Description,
-			&i.Visibility,
-			&i.CreatedAt,
-			&i.UpdatedAt,
+			&i.Project.ID,
+			&i.Project.GroupID,
+			&i.Project.Path,
+			&i.Project.Name,
+			&i.Project.FullPath,
+			&i.Project.Description,
+			&i.Project.Visibility,
+			&i.Project.CreatedAt,
+			&i.Project.UpdatedAt,
+			&i.GroupTraversalIds,
 		); err != nil {
 			return nil, err
 		}
