@@ -38,6 +38,7 @@ fmt:
 	$(TEMPL) fmt views
 
 check:
+	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 5*1024*1024 {print $$2}'); if [ -n "$$big" ]; then echo "tracked files over 5 MB (build outputs must not be committed):"; echo "$$big"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(SQLC) diff

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cairn-registry/cairn/internal/outbound"
 )
 
 // Storage backends.
@@ -52,6 +54,10 @@ type Config struct {
 
 	// MaxUploadBytes caps one uploaded archive.
 	MaxUploadBytes int64
+
+	// OutboundAllow is the raw CAIRN_OUTBOUND_ALLOW list (validated with
+	// outbound.ParseAllow) of loopback or private hosts Cairn may fetch from.
+	OutboundAllow string
 }
 
 // S3Config configures the S3-compatible blob store.
@@ -95,6 +101,7 @@ var Vars = []Var{
 	{"CAIRN_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CAIRN_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"CAIRN_MAX_UPLOAD_SIZE", "max-upload-size", "1073741824", "largest accepted archive, in bytes"},
+	{"CAIRN_OUTBOUND_ALLOW", "outbound-allow", "", "comma-separated IP addresses, CIDRs or host names Cairn may fetch from even though they are loopback or private (e.g. an internal GitLab); everything else private is refused"},
 }
 
 // Load reads the environment (through getenv, os.Getenv when nil), lets flags
@@ -268,6 +275,11 @@ func parse(values map[string]string) (*Config, error) {
 			bad("CAIRN_MAX_UPLOAD_SIZE", "%q is not a positive number of bytes", s)
 		}
 		c.MaxUploadBytes = n
+	}
+
+	c.OutboundAllow = get("CAIRN_OUTBOUND_ALLOW")
+	if _, err := outbound.ParseAllow(c.OutboundAllow); err != nil {
+		bad("CAIRN_OUTBOUND_ALLOW", "%v", err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))

@@ -47,6 +47,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"CAIRN_LOG_FORMAT": "xml"}, []string{"CAIRN_LOG_FORMAT"}},
 		{map[string]string{"CAIRN_MAX_UPLOAD_SIZE": "-5"}, []string{"CAIRN_MAX_UPLOAD_SIZE"}},
 		{map[string]string{"CAIRN_DATABASE_URL": "mysql:x"}, []string{"CAIRN_DATABASE_URL"}},
+		{map[string]string{"CAIRN_OUTBOUND_ALLOW": "10.0.0.0/8, https://gitlab.internal"}, []string{"CAIRN_OUTBOUND_ALLOW", "https://gitlab.internal", "scheme"}},
 	}
 	for _, tc := range cases {
 		_, err := Load(nil, env(tc.env))

@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-)
 
-var updateCatalog = flag.Bool("update-catalog", false, "rewrite e2e/testdata/catalog/*.json from the responses")
+	"github.com/cairn-registry/cairn/internal/testenv"
+)
 
 // catalogEnv is a registry with modules in three namespaces: acme (public
 // group: a public, an internal and a private project), globex (public) and
@@ -251,40 +249,11 @@ func (e *catalogEnv) canonical(body string) []byte {
 }
 
 // golden compares a JSON response with e2e/testdata/catalog/<name>.json
-// (rewritten with -update-catalog).
+// (rewritten with -update).
 func (e *catalogEnv) golden(name, body string) {
 	e.t.Helper()
 	got := e.canonical(body)
-	file := filepath.Join("testdata", "catalog", name+".json")
-	if *updateCatalog {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		e.t.Fatalf("%s: %v (run with -update-catalog to create it)", name, err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				e.t.Errorf("%s differs from %s at line %d:\n  want: %s\n  got:  %s\n(run with -update-catalog to accept)", name, file, i+1, w, g)
-				return
-			}
-		}
-	}
+	testenv.Golden(e.t, filepath.Join("testdata", "catalog", name+".json"), got)
 }
 
 // TestCatalogVisibility lists, searches, counts and summarises the catalog

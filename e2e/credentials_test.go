@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-registry/cairn/internal/testenv"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/users"
 )
 
 // Resolved tokens are cached per replica. Revoking a token or blocking its
@@ -35,18 +36,18 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	}
 
 	// Revocation.
-	secret, _, err := a.srv.Projects.CreatePAT(ctx, admin, 1, "probe", []string{"read_api"}, nil)
+	secret, _, err := a.srv.Tokens.CreatePAT(ctx, admin, 1, "probe", []string{"read_api"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if user(a, secret) != 200 || user(b, secret) != 200 {
 		t.Fatal("fresh token refused")
 	}
-	probe, err := a.srv.Projects.ListPATs(ctx, admin, 1)
+	probe, err := a.srv.Tokens.ListPATs(ctx, admin, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.srv.Projects.RevokePAT(ctx, admin, probe[len(probe)-1].ID); err != nil {
+	if err := a.srv.Tokens.RevokePAT(ctx, admin, probe[len(probe)-1].ID); err != nil {
 		t.Fatal(err)
 	}
 	if code := user(a, secret); code != 401 {
@@ -55,18 +56,18 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	eventually("the other replica refuses the revoked token", func() bool { return user(b, secret) == 401 })
 
 	// Blocking a user stops their tokens everywhere.
-	u, err := a.srv.Projects.CreateUser(ctx, admin, projectsUser("erin"))
+	u, err := a.srv.Users.CreateUser(ctx, admin, users.UserInput{Username: "erin"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	erinTok, _, err := a.srv.Projects.CreatePAT(ctx, admin, u.ID, "t", []string{"read_api"}, nil)
+	erinTok, _, err := a.srv.Tokens.CreatePAT(ctx, admin, u.ID, "t", []string{"read_api"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if user(a, erinTok) != 200 || user(b, erinTok) != 200 {
 		t.Fatal("erin's token refused before blocking")
 	}
-	if _, err := b.srv.Projects.SetBlocked(ctx, admin, u.ID, true); err != nil {
+	if _, err := b.srv.Users.SetBlocked(ctx, admin, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if code := user(b, erinTok); code != 401 {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairn-registry/cairn/internal/testenv"
-	"github.com/cairn-registry/cairn/projects"
 )
 
 // runCairn runs the binary to completion (bounded to a minute) and returns
@@ -36,5 +35,3 @@ func runCairn(t testing.TB, env map[string]string, args ...string) (string, erro
 func basicAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
-
-func projectsUser(name string) projects.UserInput { return projects.UserInput{Username: name} }

@@ -4,20 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cairn-registry/cairn/config"
-	"github.com/cairn-registry/cairn/internal/server"
-	"github.com/cairn-registry/cairn/internal/testenv"
+	"github.com/cairn-registry/cairn/internal/testserver"
 )
 
 // publishBenchModule builds a module of exactly n files: a README and
@@ -103,25 +99,8 @@ output "bucket_%[2]d" {
 // one second, and how long the Terrareg details of the result take to
 // read. Run with -benchtime 1x (make bench).
 func BenchmarkPublish500Files(b *testing.B) {
-	env := map[string]string{
-		"CAIRN_DATA_DIR":      b.TempDir(),
-		"CAIRN_DATABASE_URL":  testenv.DatabaseURL(b),
-		"CAIRN_LISTEN":        "127.0.0.1:0",
-		"CAIRN_INSECURE_HTTP": "true",
-	}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Shutdown(context.Background()) })
-	_, admin, err := srv.Projects.Bootstrap(context.Background(), "root")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ts := testserver.Start(b)
+	srv, admin := ts.Server, ts.AdminToken
 	call := func(method, path string, body []byte) (int, string, time.Duration) {
 		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
 		req.Header.Set("PRIVATE-TOKEN", admin)

@@ -162,6 +162,7 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
 
 func requireTerraform(t *testing.T) {
 	t.Helper()
+	testenv.SkipShort(t, "the terraform CLI")
 	_, err := exec.LookPath("terraform")
 	testenv.Require(t, err, "terraform CLI")
 	_, err = exec.LookPath("curl")

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,10 +17,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairn-registry/cairn/internal/testenv"
 	"github.com/cairn-registry/cairn/modules/markdown"
 )
-
-var updateTerrareg = flag.Bool("update-terrareg", false, "rewrite e2e/testdata/terrareg/*.json from the responses")
 
 // terraregFixtures holds the realistic modules metadata extraction is tested with.
 const terraregFixtures = "../modules/metadata/testdata/fixtures"
@@ -161,40 +159,11 @@ func (e *terraregEnv) canonical(body string) []byte {
 }
 
 // golden compares a JSON response with e2e/testdata/terrareg/<name>.json
-// (rewritten with -update-terrareg).
+// (rewritten with -update).
 func (e *terraregEnv) golden(name, body string) {
 	e.t.Helper()
 	got := e.canonical(body)
-	file := filepath.Join("testdata", "terrareg", name+".json")
-	if *updateTerrareg {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		e.t.Fatalf("%s: %v (run with -update-terrareg to create it)", name, err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				e.t.Errorf("%s differs from %s at line %d:\n  want: %s\n  got:  %s\n(run with -update-terrareg to accept)", name, file, i+1, w, g)
-				return
-			}
-		}
-	}
+	testenv.Golden(e.t, filepath.Join("testdata", "terrareg", name+".json"), got)
 }
 
 // TestTerraregModuleEndpoints calls every Terrareg module endpoint on the

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -18,9 +17,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/internal/server"
-	"github.com/cairn-registry/cairn/internal/testenv"
+	"github.com/cairn-registry/cairn/internal/testserver"
 )
 
 // inproc is a Cairn started in this process over plain HTTP, for API tests.
@@ -33,30 +31,9 @@ type inproc struct {
 
 func startInProcess(t testing.TB, extra map[string]string) *inproc {
 	t.Helper()
-	dataDir := t.TempDir()
-	env := map[string]string{
-		"CAIRN_DATA_DIR":      dataDir,
-		"CAIRN_DATABASE_URL":  testenv.DatabaseURL(t),
-		"CAIRN_LISTEN":        "127.0.0.1:0",
-		"CAIRN_INSECURE_HTTP": "true",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	_, tok, err := srv.Projects.Bootstrap(context.Background(), "root")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &inproc{t: t, srv: srv, admin: tok, blobs: filepath.Join(dataDir, "blobs", "objects")}
+	opts := []testserver.Option{testserver.Env(extra)}
+	srv := testserver.Start(t, opts...)
+	return &inproc{t: t, srv: srv.Server, admin: srv.AdminToken, blobs: filepath.Join(srv.DataDir, "blobs", "objects")}
 }
 
 func (s *inproc) do(method, path string, header map[string]string, body io.Reader) (int, http.Header, string) {

@@ -1,17 +1,42 @@
-// Package handlers holds Cairn's HTTP surfaces: thin gin handlers that parse
-// a request, call a domain service and write the surface's own wire format.
+// Package handlers is Cairn's one route table. A front handler splits
+// traffic by path: API and protocol paths go to the API engine (tokens
+// only, never a cookie), everything else to the UI engine, the only engine
+// that will run browser sessions and CSRF protection. Each wire surface
+// lives in its own package and registers its own routes:
+//
+//	/healthz, /readyz                            handlers/health
+//	/.well-known/terraform.json, modules.v1      handlers/protocol
+//	  (/v1/modules/, /api/v4/packages/terraform/modules/v1/, /api/registry/v1/modules/,
+//	   the signed archive file)
+//	/v1/modules lists, search, details           handlers/catalog
+//	/api/v4/...                                  handlers/gitlab
+//	/v1/terrareg/...                             handlers/terrareg
+//	/static/...                                  static files (API engine)
+//	every other path                             handlers/ui (pages)
+//
+// Surfaces import domain packages and handlers/middleware, never each other.
 package handlers
 
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/handlers/catalog"
+	"github.com/cairn-registry/cairn/handlers/gitlab"
+	"github.com/cairn-registry/cairn/handlers/health"
+	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/handlers/protocol"
+	"github.com/cairn-registry/cairn/handlers/terrareg"
+	"github.com/cairn-registry/cairn/handlers/ui"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/static"
 	"github.com/cairn-registry/cairn/tokens"
+	"github.com/cairn-registry/cairn/users"
 )
 
 // Deps is what the router needs from the rest of the program.
@@ -19,21 +44,64 @@ type Deps struct {
 	Log       *slog.Logger
 	PublicURL string
 	// Ready lists the dependencies /readyz checks, by name.
-	Ready map[string]Pinger
+	Ready map[string]health.Pinger
 	// Resolver turns request credentials into principals.
 	Resolver *tokens.Resolver
-	// Projects is the tenancy service.
+	Users    *users.Service
 	Projects *projects.Service
-	// Modules is the module registry.
-	Modules *modules.Service
-	// Signer signs archive download URLs.
-	Signer *tokens.DownloadSigner
+	Tokens   *tokens.Service
+	Modules  *modules.Service
+	Audit    *audit.Service
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-// New builds the router for every surface.
+// apiPrefixes are the paths the API engine serves; the rest are pages.
+var apiPrefixes = []string{"/api/", "/v1/", "/v2/", "/.well-known/", "/static/", "/healthz", "/readyz"}
+
+// IsAPIPath reports whether path belongs to the API engine.
+func IsAPIPath(path string) bool {
+	for _, p := range apiPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// New builds the front handler and both engines with every surface.
 func New(d Deps) http.Handler {
+	site := middleware.NewSite(d.PublicURL)
+	api := newEngine(d.Log, func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"message": "500 Internal Server Error", "request_id": middleware.ID(c)})
+	})
+	auth := middleware.Authenticate(d.Resolver)
+	health.Register(api, d.Ready)
+	api.StaticFS("/static", http.FS(static.FS))
+	protocol.New(d.Modules, site).Register(api, auth)
+	catalog.New(d.Modules, site).Register(api, auth)
+	terrareg.New(d.Modules, d.Projects, d.Users, d.Audit, site).Register(api, auth)
+	gitlab.New(d.Users, d.Projects, d.Tokens, d.Modules, site).Register(api, auth)
+	api.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
+	api.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })
+
+	pages := newEngine(d.Log, ui.Fail)
+	ui.New(site).Register(pages)
+	pages.NoRoute(ui.NotFound)
+	pages.NoMethod(ui.NotFound)
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsAPIPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		pages.ServeHTTP(w, r)
+	})
+}
+
+// newEngine is a gin engine with the shared middleware; fail answers a
+// recovered panic.
+func newEngine(log *slog.Logger, fail gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
@@ -42,27 +110,6 @@ func New(d Deps) http.Handler {
 	r.UseRawPath = true
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestID(d.Log), accessLog(), recovery())
-
-	r.GET("/healthz", healthz)
-	r.HEAD("/healthz", healthz)
-	r.GET("/readyz", readyz(d.Ready))
-	r.HEAD("/readyz", readyz(d.Ready))
-	r.GET("/", index(d))
-	r.StaticFS("/static", http.FS(static.FS))
-
-	auth := authenticate(d.Resolver, "cairn")
-	mods := &moduleAPI{svc: d.Modules, signer: d.Signer, publicURL: d.PublicURL}
-	registerModuleProtocol(r, auth, mods)
-	registerRegistryCatalog(r, auth, d)
-	registerTerraregModules(r, auth, d)
-	registerTerraregAdmin(r, auth, d)
-
-	api := r.Group("/api/v4", auth)
-	registerGitLabModules(api, mods)
-	registerGitLabAPI(api, d)
-
-	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
-	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })
+	r.Use(middleware.RequestID(log), middleware.AccessLog(), middleware.Recovery(fail))
 	return r
 }

@@ -378,3 +378,20 @@ func (s *Service) VersionInfo(ctx context.Context, v Version) (VersionInfo, erro
 	}
 	return VersionInfo{Description: r.Description, Owner: r.Owner, Downloads: r.Downloads}, nil
 }
+
+// Narrowed pages q's modules of one namespace (and, if given, one name) in
+// address order, and reports whether p may read any module there (a page
+// past the last is still found): nothing readable means the namespace or
+// module does not exist for p.
+func (s *Service) Narrowed(ctx context.Context, p *policies.Principal, q SearchQuery, namespace, name string) (Page, bool, error) {
+	q.Namespaces, q.Name, q.Q = []string{namespace}, name, ""
+	page, err := s.Search(ctx, p, q)
+	if err != nil || len(page.Modules) > 0 {
+		return page, err == nil, err
+	}
+	if page.Offset > 0 {
+		first, err := s.Search(ctx, p, SearchQuery{Namespaces: q.Namespaces, Name: q.Name, Limit: 1})
+		return page, len(first.Modules) > 0, err
+	}
+	return page, false, nil
+}

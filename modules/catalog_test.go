@@ -15,6 +15,8 @@ import (
 	"github.com/cairn-registry/cairn/internal/testenv"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
+	"github.com/cairn-registry/cairn/tokens"
+	"github.com/cairn-registry/cairn/users"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -37,7 +39,7 @@ func newCatalogFixture(t *testing.T) *catalogFixture {
 		t.Fatal(err)
 	}
 	tenancy := projects.New(db, en)
-	u, _, err := tenancy.Bootstrap(context.Background(), "root")
+	u, err := users.New(db, en).EnsureAdmin(context.Background(), "root")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,8 @@ func newCatalogFixture(t *testing.T) *catalogFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &catalogFixture{t: t, db: db, svc: New(db, store, tenancy, 10<<20), tenancy: tenancy,
+	links := NewLinks(tokens.NewDownloadSigner([]byte("test-signing-key")), "http://cairn.test")
+	return &catalogFixture{t: t, db: db, svc: New(db, store, tenancy, links, 10<<20), tenancy: tenancy,
 		admin: &policies.Principal{Kind: policies.User, UserID: u.ID, Username: u.Username, Admin: true}}
 }
 
@@ -54,12 +57,13 @@ func newCatalogFixture(t *testing.T) *catalogFixture {
 func (f *catalogFixture) project(namespace, path, visibility string) {
 	f.t.Helper()
 	ctx := context.Background()
-	if _, _, err := f.tenancy.FindGroup(ctx, f.admin, namespace); err != nil {
-		if _, err := f.tenancy.CreateGroup(ctx, f.admin, projects.GroupInput{Path: namespace, Name: namespace, Visibility: "public"}); err != nil {
+	g, err := f.tenancy.GroupByPath(ctx, f.admin, namespace)
+	if err != nil {
+		if g, err = f.tenancy.CreateGroup(ctx, f.admin, projects.GroupInput{Path: namespace, Name: namespace, Visibility: "public"}); err != nil {
 			f.t.Fatal(err)
 		}
 	}
-	if _, err := f.tenancy.CreateProject(ctx, f.admin, projects.ProjectInput{NamespacePath: namespace, Path: path, Visibility: visibility}); err != nil {
+	if _, err := f.tenancy.CreateProject(ctx, f.admin, projects.ProjectInput{Group: g, Path: path, Visibility: visibility}); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -77,7 +81,11 @@ func (f *catalogFixture) publish(project, name, system, version, description str
 	}
 	tw.Close()
 	gz.Close()
-	v, err := f.svc.Publish(context.Background(), f.admin, PublishInput{ProjectRef: project, Name: name, System: system,
+	proj, err := f.tenancy.ProjectByPath(context.Background(), f.admin, project)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	v, err := f.svc.Publish(context.Background(), f.admin, proj, PublishInput{Name: name, System: system,
 		Version: version, Body: &buf, Size: int64(buf.Len())})
 	if err != nil {
 		f.t.Fatalf("publish %s %s/%s %s: %v", project, name, system, version, err)
@@ -149,7 +157,11 @@ func TestSearchDocumentFollowsWrites(t *testing.T) {
 	}
 
 	private := "private"
-	if _, err := f.tenancy.UpdateProject(context.Background(), f.admin, "acme-corp/net", projects.ProjectUpdate{Visibility: &private}); err != nil {
+	net, err := f.tenancy.ProjectByPath(context.Background(), f.admin, "acme-corp/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tenancy.UpdateProject(context.Background(), f.admin, net, projects.ProjectUpdate{Visibility: &private}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.search(anon, SearchQuery{Q: "network"}); len(got) != 0 {

@@ -4,43 +4,53 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// Package is a module version as GitLab's Packages API lists it.
-type Package = queries.ListProjectModuleVersionsRow
-
-// ListPackages lists a project's module versions (package readers).
-func (s *Service) ListPackages(ctx context.Context, p *policies.Principal, projectRef string, limit, offset int) ([]Package, error) {
-	proj, r, err := s.tenancy.FindProject(ctx, p, projectRef)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
-		return nil, err
-	}
-	return queries.New(s.db).ListProjectModuleVersions(ctx, queries.ListProjectModuleVersionsParams{ProjectID: proj.ID, Lim: int32(limit), Off: int32(offset)})
+// Package is a module version of a project, as package lists show it.
+type Package struct {
+	ID        int64
+	Name      string
+	System    string
+	Version   string
+	CreatedAt time.Time
 }
 
-// DeleteVersion removes one version (maintainer+): its row, then — once the
-// deletion is committed — its archive. The latest version is recomputed and
-// a module left without versions disappears.
-func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, projectRef string, versionID int64) error {
-	proj, r, err := s.tenancy.FindProject(ctx, p, projectRef)
-	if err != nil {
-		return err
+// ListPackages lists a project's module versions (package readers).
+func (s *Service) ListPackages(ctx context.Context, p *policies.Principal, proj projects.Project, limit, offset int) ([]Package, error) {
+	if err := s.authz.Check(p, policies.ReadPackage, proj.Resource()); err != nil {
+		return nil, err
 	}
+	rows, err := queries.New(s.db).ListProjectModuleVersions(ctx, queries.ListProjectModuleVersionsParams{ProjectID: proj.ID, Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Package, len(rows))
+	for i, r := range rows {
+		out[i] = Package{ID: r.ID, Name: r.Name, System: r.System, Version: r.Version, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+// DeleteVersion removes one version of proj (maintainer+): its row, then —
+// once the deletion is committed — its archive. The latest version is
+// recomputed and a module left without versions disappears.
+func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, proj projects.Project, versionID int64) error {
+	r := proj.Resource()
 	if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
 		return err
 	}
 	v, err := queries.New(s.db).GetProjectModuleVersion(ctx, queries.GetProjectModuleVersionParams{ProjectID: proj.ID, ID: versionID})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return policies.ErrNotFound
+		return errs.ErrNotFound
 	} else if err != nil {
 		return err
 	}

@@ -17,70 +17,65 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/blobs"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/modules/archive"
 	"github.com/cairn-registry/cairn/modules/metadata"
 	"github.com/cairn-registry/cairn/modules/version"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/queries"
-)
-
-// Messages GitLab uses for duplicates.
-const (
-	msgSameVersion = "A module with the same name & version already exists in the project."
-	msgSameName    = "A module with the same name already exists in the namespace."
 )
 
 // PublishInput is one upload.
 type PublishInput struct {
-	ProjectRef string // project id or full path
-	Name       string
-	System     string
-	Version    string
+	Name    string
+	System  string
+	Version string
 	// Body is the archive; nil when the request carried no file.
 	Body io.Reader
 	// Size is the declared length (Content-Length), or -1.
 	Size int64
 }
 
-// Publish validates and stores a module version. It returns only once the
-// archive is durable and the version row committed; on any failure nothing
-// is left behind (the blob is deleted and no row exists).
-func (s *Service) Publish(ctx context.Context, p *policies.Principal, in PublishInput) (queries.ModuleVersion, error) {
-	proj, r, err := s.tenancy.FindProject(ctx, p, in.ProjectRef)
-	if err != nil {
-		return queries.ModuleVersion{}, err
-	}
-	if err := s.authz.Check(p, policies.CreatePackage, r); err != nil {
-		return queries.ModuleVersion{}, err
+// errTooLarge refuses an archive over the upload limit.
+var errTooLarge = errs.Field(errs.TooLarge, "file", "the archive is larger than the upload limit")
+
+// Publish validates and stores a module version in proj (which p may see).
+// It returns only once the archive is durable and the version row
+// committed; on any failure nothing is left behind (the blob is deleted and
+// no row exists).
+func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj projects.Project, in PublishInput) (Version, error) {
+	if err := s.authz.Check(p, policies.CreatePackage, proj.Resource()); err != nil {
+		return Version{}, err
 	}
 	if !ValidName(in.Name, in.System) {
-		return queries.ModuleVersion{}, ErrInvalidName
+		return Version{}, errs.Field(errs.Invalid, "name", "name and system may contain only lower-case letters, digits and '-'")
 	}
 	v, err := version.Parse(in.Version)
 	if errors.Is(err, version.ErrEmpty) {
-		return queries.ModuleVersion{}, invalidf("Version is empty.")
+		return Version{}, errs.Field(errs.Invalid, "version", "Version is empty.")
 	} else if err != nil {
-		return queries.ModuleVersion{}, invalidf("%s", err.Error())
+		return Version{}, errs.Field(errs.Invalid, "version", "%s", err.Error())
 	}
 	if in.Body == nil || in.Size == 0 {
-		return queries.ModuleVersion{}, invalidf("file is missing")
+		return Version{}, fileError("file is missing")
 	}
 	if in.Size > s.maxUpload {
-		return queries.ModuleVersion{}, ErrTooLarge
+		return Version{}, errTooLarge
 	}
 	chain, err := queries.New(s.db).GroupAncestors(ctx, proj.GroupID)
 	if err != nil {
-		return queries.ModuleVersion{}, err
+		return Version{}, err
 	}
 	namespace := chain[len(chain)-1]
 	if err := s.checkDuplicates(ctx, queries.New(s.db), proj, namespace.ID, chain, in.Name, in.System, v.String()); err != nil {
-		return queries.ModuleVersion{}, err
+		return Version{}, err
 	}
 
 	key := "modules/" + uuid.NewString()
 	stored, files, err := s.store(ctx, key, in.Body)
 	if err != nil {
-		return queries.ModuleVersion{}, err
+		return Version{}, err
 	}
 	keep := false
 	defer func() {
@@ -121,19 +116,24 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, in Publish
 			IsPrerelease: v.IsPrerelease(), BlobKey: key, ArchiveFormat: string(stored.format), Sha256: stored.info.SHA256,
 			Size: stored.info.Size, Metadata: meta, Providers: providers, PublishedBy: p.Name()})
 		if err != nil {
-			if strings.Contains(err.Error(), "SQLSTATE 23505") {
-				return fmt.Errorf("%w: %s", ErrDuplicate, msgSameVersion)
-			}
-			return err
+			return errs.OnUnique(err, "version", "version %s of %s/%s already exists in project %s", v, in.Name, in.System, proj.FullPath)
 		}
 		return s.refreshLatest(ctx, q, mod.ID)
 	})
 	if err != nil {
-		return queries.ModuleVersion{}, err
+		return Version{}, err
 	}
 	keep = true
 	s.ForgetLookups() // this replica sees its own publish at once
-	return out, nil
+	return versionOf(out), nil
+}
+
+// versionOf describes a stored version row.
+func versionOf(v queries.ModuleVersion) Version {
+	var providers []Provider
+	_ = json.Unmarshal(v.Providers, &providers)
+	return Version{ID: v.ID, Version: v.Version, IsPrerelease: v.IsPrerelease, BlobKey: v.BlobKey, ArchiveFormat: v.ArchiveFormat,
+		Sha256: v.Sha256, Size: v.Size, Providers: providers, PublishedBy: v.PublishedBy, CreatedAt: v.CreatedAt}
 }
 
 // refreshLatest records the latest version (semantic order) on the module.
@@ -157,7 +157,7 @@ func (s *Service) refreshLatest(ctx context.Context, q *queries.Queries, moduleI
 // project's module; a name belongs to one project of the namespace unless
 // the duplicates setting (read along the ancestor chain, nearest group with
 // a non-default setting first) allows it.
-func (s *Service) checkDuplicates(ctx context.Context, q *queries.Queries, proj queries.Project, namespaceID int64,
+func (s *Service) checkDuplicates(ctx context.Context, q *queries.Queries, proj projects.Project, namespaceID int64,
 	chain []queries.GroupAncestorsRow, name, system, ver string) error {
 	mod, err := q.GetModuleInProject(ctx, queries.GetModuleInProjectParams{ProjectID: proj.ID, Name: name, System: system})
 	if err == nil {
@@ -166,7 +166,7 @@ func (s *Service) checkDuplicates(ctx context.Context, q *queries.Queries, proj 
 			return err
 		}
 		if exists {
-			return fmt.Errorf("%w: %s", ErrDuplicate, msgSameVersion)
+			return errs.Field(errs.Conflict, "version", "version %s of %s/%s already exists in project %s", ver, name, system, proj.FullPath)
 		}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
@@ -177,7 +177,7 @@ func (s *Service) checkDuplicates(ctx context.Context, q *queries.Queries, proj 
 		return err
 	}
 	if others > 0 && !duplicatesAllowed(chain, name+"/"+system) {
-		return fmt.Errorf("%w: %s", ErrDuplicate, msgSameName)
+		return errs.Field(errs.Conflict, "name", "%s/%s is already published by another project of namespace %s", name, system, chain[len(chain)-1].FullPath)
 	}
 	return nil
 }
@@ -215,11 +215,11 @@ func (s *Service) store(ctx context.Context, key string, body io.Reader) (stored
 		if err != nil && !errors.Is(err, io.EOF) {
 			return storedArchive{}, nil, err
 		}
-		return storedArchive{}, nil, invalidf("file is missing")
+		return storedArchive{}, nil, fileError("file is missing")
 	}
 	format, err := archive.Sniff(head)
 	if err != nil {
-		return storedArchive{}, nil, invalidf("%s", err.Error())
+		return storedArchive{}, nil, fileError("%s", err.Error())
 	}
 	col := newCollector()
 	opts := blobs.PutOptions{MaxSize: s.maxUpload, ContentType: "application/octet-stream"}
@@ -265,9 +265,9 @@ var errScanStopped = errors.New("archive scan stopped")
 func uploadError(scanErr, putErr error) error {
 	switch {
 	case errors.Is(putErr, blobs.ErrTooLarge):
-		return ErrTooLarge
+		return errTooLarge
 	case errors.Is(scanErr, archive.ErrInvalid):
-		return invalidf("%s", scanErr.Error())
+		return fileError("%s", scanErr.Error())
 	case putErr != nil:
 		return putErr
 	default:

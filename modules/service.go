@@ -11,13 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-registry/cairn/blobs"
+	"github.com/cairn-registry/cairn/errs"
+	"github.com/cairn-registry/cairn/internal/cache"
 	"github.com/cairn-registry/cairn/modules/archive"
 	"github.com/cairn-registry/cairn/modules/version"
 	"github.com/cairn-registry/cairn/policies"
@@ -25,27 +26,14 @@ import (
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// Errors beyond the tenancy refusals (projects.ErrNotFound etc.).
-var (
-	// ErrInvalidName: name or system do not match GitLab's pattern (422).
-	ErrInvalidName = errors.New("Validation failed: Name is invalid")
-	// ErrInvalid: a bad version, missing file or bad archive (400); the
-	// message says which.
-	ErrInvalid = errors.New("invalid upload")
-	// ErrTooLarge: the archive exceeds the upload limit (400).
-	ErrTooLarge = errors.New("File is too large")
-	// ErrDuplicate: the version or name is already taken (403, GitLab's status).
-	ErrDuplicate = errors.New("duplicate module")
-)
-
-// Message is the human part of an error from this package.
-func Message(err error) string {
-	s := err.Error()
-	for _, k := range []error{ErrInvalid, ErrDuplicate} {
-		s = strings.TrimPrefix(s, k.Error()+": ")
-	}
-	return s
-}
+// Publishing refuses with errs kinds; the field says which part of the
+// upload is at fault, so each surface can word it its own way:
+//   - Invalid "name": name or system do not match GitLab's pattern;
+//   - Invalid "version": not a strict semantic version (or empty);
+//   - Invalid "file": missing, not an archive, or an archive that breaks a rule;
+//   - TooLarge "file": over the upload limit;
+//   - Conflict "version": this version exists in the project;
+//   - Conflict "name": the name belongs to another project of the namespace.
 
 var namePattern = regexp.MustCompile(`^[-a-z0-9]+$`)
 
@@ -61,20 +49,22 @@ type Service struct {
 	blobs     blobs.Store
 	tenancy   *projects.Service
 	authz     *policies.Authorizer
+	links     *Links
 	maxUpload int64
 	limits    archive.Limits
 	counter   *downloadCounter
-	lookups   lookupCache
+	lookups   *cache.Cache[string, []*Module]
 }
 
-// New returns the module service; maxUpload bounds one archive in bytes.
-func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, maxUpload int64) *Service {
+// New returns the module service; maxUpload bounds one archive in bytes and
+// links signs archive URLs.
+func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, links *Links, maxUpload int64) *Service {
 	lim := archive.DefaultLimits()
 	if lim.MaxTotalSize < maxUpload {
 		lim.MaxTotalSize = maxUpload
 	}
-	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), maxUpload: maxUpload, limits: lim,
-		counter: newDownloadCounter()}
+	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), links: links, maxUpload: maxUpload, limits: lim,
+		counter: newDownloadCounter(), lookups: cache.New[string, []*Module](lookupTTL, maxCachedLookups)}
 }
 
 // Blobs is the store archives live in.
@@ -199,19 +189,15 @@ func (s *Service) Find(ctx context.Context, p *policies.Principal, namespace, na
 }
 
 // FindInProject resolves a module of one project (GitLab's project-level
-// routes); the project is given by id or full path.
-func (s *Service) FindInProject(ctx context.Context, p *policies.Principal, projectRef, name, system string) (*Module, error) {
-	proj, r, err := s.tenancy.FindProject(ctx, p, projectRef)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authz.Check(p, policies.ReadPackage, r); err != nil {
+// routes) that p may read.
+func (s *Service) FindInProject(ctx context.Context, p *policies.Principal, proj projects.Project, name, system string) (*Module, error) {
+	if err := s.authz.Check(p, policies.ReadPackage, proj.Resource()); err != nil {
 		return nil, err
 	}
 	q := queries.New(s.db)
 	mod, err := q.GetModuleInProject(ctx, queries.GetModuleInProjectParams{ProjectID: proj.ID, Name: name, System: system})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, policies.ErrNotFound
+		return nil, errs.ErrNotFound
 	} else if err != nil {
 		return nil, err
 	}
@@ -228,7 +214,7 @@ func (s *Service) FindInProject(ctx context.Context, p *policies.Principal, proj
 			return m, nil
 		}
 	}
-	return nil, policies.ErrNotFound
+	return nil, errs.ErrNotFound
 }
 
 // Metadata returns a version's extracted metadata (JSON), or nil.
@@ -240,27 +226,19 @@ func (s *Service) Metadata(ctx context.Context, versionID int64) (json.RawMessag
 // are buffered in memory and written in batches (see RunCounter).
 func (s *Service) CountDownload(versionID int64) { s.counter.add(versionID) }
 
+// DownloadSummary counts a module's downloads over the last week, month
+// and year, and in total.
+type DownloadSummary struct {
+	Week, Month, Year, Total int64
+}
+
 // DownloadSummary aggregates a module's downloads.
-func (s *Service) DownloadSummary(ctx context.Context, moduleID int64) (queries.ModuleDownloadSummaryRow, error) {
-	return queries.New(s.db).ModuleDownloadSummary(ctx, moduleID)
+func (s *Service) DownloadSummary(ctx context.Context, moduleID int64) (DownloadSummary, error) {
+	r, err := queries.New(s.db).ModuleDownloadSummary(ctx, moduleID)
+	return DownloadSummary{Week: r.Week, Month: r.Month, Year: r.Year, Total: r.Total}, err
 }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
-
-// ArchiveByToken finds a version for the archive endpoint, which terraform
-// calls without credentials: valid(blobKey) checks the signed token. Unknown
-// modules and bad tokens are indistinguishable (policies.ErrForbidden).
-func (s *Service) ArchiveByToken(ctx context.Context, namespace, name, system, ver string, valid func(blobKey string) bool) (Version, *Module, error) {
-	mods, err := s.lookup(ctx, namespace, name, system)
-	if err != nil {
-		return Version{}, nil, err
-	}
-	for _, m := range mods {
-		if v, ok := m.Version(ver); ok && valid(v.BlobKey) {
-			return v, m, nil
-		}
-	}
-	return Version{}, nil, policies.ErrForbidden
+// fileError is a refused upload file.
+func fileError(format string, args ...any) error {
+	return errs.Field(errs.Invalid, "file", format, args...)
 }

@@ -8,17 +8,19 @@
 package policies
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/cairn-registry/cairn/errs"
 )
 
-// Errors returned by Check; each surface maps them to its own error body.
+// Refusals returned by Check: the errs sentinels of their kinds, named here
+// too. Each surface maps them to its own error body.
 var (
-	ErrUnauthenticated = errors.New("authentication required")
-	ErrForbidden       = errors.New("forbidden")
-	ErrNotFound        = errors.New("not found")
+	ErrUnauthenticated = errs.ErrUnauthenticated
+	ErrForbidden       = errs.ErrForbidden
+	ErrNotFound        = errs.ErrNotFound
 )
 
 // Action is something done to a resource (see policy.csv).
@@ -43,6 +45,9 @@ const (
 	DeleteGroup          Action = "delete_group"
 )
 
+// ManageOwners grants, changes or removes the owner role (owners only).
+const ManageOwners Action = "manage_owners"
+
 // Instance-wide actions (no domain).
 const (
 	// AdminInstance covers user management and instance settings.
@@ -51,8 +56,21 @@ const (
 	CreateNamespace Action = "create_namespace"
 )
 
+// Actions on a user account (CheckUser): the user themself or an admin.
+const (
+	ReadUser         Action = "read_user"
+	ManageUserTokens Action = "manage_user_tokens"
+)
+
+// Pseudo-roles of instance and account decisions (see policy.csv).
+const (
+	roleUser  = "user"
+	roleSelf  = "self"
+	roleAdmin = "admin"
+)
+
 func isRead(a Action) bool {
-	return a == ReadGroup || a == ReadProject || a == ReadPackage
+	return a == ReadGroup || a == ReadProject || a == ReadPackage || a == ReadUser
 }
 
 // Role is a membership role; the access levels are GitLab's.
@@ -67,18 +85,27 @@ const (
 	Owner      Role = "owner"
 )
 
+// GitLab's access levels of the roles.
+const (
+	LevelGuest      int32 = 10
+	LevelReporter   int32 = 20
+	LevelDeveloper  int32 = 30
+	LevelMaintainer int32 = 40
+	LevelOwner      int32 = 50
+)
+
 // RoleForLevel maps a GitLab access level (10..50) to its role.
 func RoleForLevel(level int32) (Role, error) {
 	switch level {
-	case 10:
+	case LevelGuest:
 		return Guest, nil
-	case 20:
+	case LevelReporter:
 		return Reporter, nil
-	case 30:
+	case LevelDeveloper:
 		return Developer, nil
-	case 40:
+	case LevelMaintainer:
 		return Maintainer, nil
-	case 50:
+	case LevelOwner:
 		return Owner, nil
 	}
 	return "", fmt.Errorf("access level %d is not one of 10, 20, 30, 40, 50", level)
@@ -261,46 +288,80 @@ func (z *Authorizer) Check(p *Principal, a Action, r Resource) error {
 		return nil
 	}
 	if p.Kind == Anonymous {
-		return ErrUnauthenticated
+		return errs.ErrUnauthenticated
 	}
 	see := ReadGroup
 	if r.Kind == ProjectResource {
 		see = ReadProject
 	}
 	if !z.allowed(p, see, r) {
-		return ErrNotFound
+		return errs.ErrNotFound
 	}
-	return ErrForbidden
+	return errs.ErrForbidden
 }
 
-// CheckInstance decides instance-wide actions.
+// Can is Check as a yes/no, for pages that hide controls; services still
+// call Check on every change.
+func (z *Authorizer) Can(p *Principal, a Action, r Resource) bool {
+	return z.Check(p, a, r) == nil
+}
+
+// CheckInstance decides instance-wide actions: the pseudo-role "user" is
+// any signed-in user, "admin" a site administrator (policy.csv).
 func (z *Authorizer) CheckInstance(p *Principal, a Action) error {
 	if p.Kind == Anonymous {
-		return ErrUnauthenticated
+		return errs.ErrUnauthenticated
 	}
-	if !z.scoped(p, a) {
-		return ErrForbidden
+	if z.scoped(p, a) && z.pseudoRolesAllow(p, a, false) {
+		return nil
 	}
-	switch a {
-	case AdminInstance:
-		if z.isAdmin(p) {
-			return nil
+	return errs.ErrForbidden
+}
+
+// CheckUser decides actions on the account of userID: the pseudo-role
+// "self" is the user themself, "admin" a site administrator. A refused
+// read is not found (accounts are not listed to others), a refused change
+// forbidden.
+func (z *Authorizer) CheckUser(p *Principal, a Action, userID int64) error {
+	if p.Kind == Anonymous {
+		return errs.ErrUnauthenticated
+	}
+	if z.scoped(p, a) && z.pseudoRolesAllow(p, a, p.Kind == User && p.UserID == userID) {
+		return nil
+	}
+	if isRead(a) {
+		return errs.ErrNotFound
+	}
+	return errs.ErrForbidden
+}
+
+// pseudoRolesAllow asks policy.csv whether one of p's pseudo-roles may do a.
+func (z *Authorizer) pseudoRolesAllow(p *Principal, a Action, self bool) bool {
+	if p.Kind != User {
+		return false
+	}
+	roles := []string{roleUser}
+	if self {
+		roles = append(roles, roleSelf)
+	}
+	if z.isAdmin(p) {
+		roles = append(roles, roleAdmin)
+	}
+	for _, r := range roles {
+		if z.e.roleAllows(Role(r), a) {
+			return true
 		}
-	case CreateNamespace:
-		if p.Kind == User {
-			return nil
-		}
 	}
-	return ErrForbidden
+	return false
 }
 
 // NotFound is the refusal for a resource that does not exist: anonymous
 // callers are asked to authenticate (a private resource looks the same).
 func NotFound(p *Principal) error {
 	if p.Kind == Anonymous {
-		return ErrUnauthenticated
+		return errs.ErrUnauthenticated
 	}
-	return ErrNotFound
+	return errs.ErrNotFound
 }
 
 // IsAdmin reports whether p is a site administrator.

@@ -2,69 +2,73 @@ package projects
 
 import (
 	"context"
-	"errors"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// GroupInput creates or updates a group.
+// GroupInput creates a group.
 type GroupInput struct {
 	ParentID    *int64
 	Path        string
 	Name        string
 	Description string
 	Visibility  string
-	// Package settings (nil: unchanged on update, GitLab defaults on create).
+	// Package settings (nil: GitLab's defaults).
 	DuplicatesAllowed  *bool
 	DuplicateException *string
 }
 
+func checkException(re *string) error {
+	if re == nil {
+		return nil
+	}
+	if _, err := regexp.Compile(*re); err != nil {
+		return errs.Field(errs.Invalid, "terraform_module_duplicate_exception_regex",
+			"terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
+	}
+	return nil
+}
+
 // CreateGroup creates a top-level group (any user; the creator becomes its
 // owner) or a subgroup (maintainer+ of the parent).
-func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in GroupInput) (queries.Group, error) {
-	var parent *queries.Group
+func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in GroupInput) (Group, error) {
+	var parent *Group
 	if in.ParentID != nil {
-		g, err := s.q().GetGroup(ctx, *in.ParentID)
+		row, err := s.q().GetGroup(ctx, *in.ParentID)
 		if err != nil {
-			return queries.Group{}, notFound(p, err)
+			return Group{}, notFound(p, err)
 		}
-		r, err := s.groupResource(ctx, g)
-		if err != nil {
-			return queries.Group{}, err
-		}
-		if err := s.authz.Check(p, policies.CreateSubgroup, r); err != nil {
-			return queries.Group{}, err
+		g := groupOf(row)
+		if err := s.authz.Check(p, policies.CreateSubgroup, g.Resource()); err != nil {
+			return Group{}, err
 		}
 		parent = &g
 	} else if err := s.authz.CheckInstance(p, policies.CreateNamespace); err != nil {
-		return queries.Group{}, err
+		return Group{}, err
 	}
 	if err := ValidatePath(in.Path, parent == nil); err != nil {
-		return queries.Group{}, err
+		return Group{}, err
 	}
-	if in.DuplicateException != nil {
-		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
-			return queries.Group{}, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
-		}
+	if err := checkException(in.DuplicateException); err != nil {
+		return Group{}, err
 	}
 	if in.Name == "" {
 		in.Name = in.Path
 	}
 	vis, err := ParseVisibility(in.Visibility)
 	if err != nil {
-		return queries.Group{}, err
+		return Group{}, err
 	}
 	fullPath := in.Path
 	if parent != nil {
 		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
-			return queries.Group{}, invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+			return Group{}, errs.Field(errs.Invalid, "visibility", "visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
 		}
 		fullPath = parent.FullPath + "/" + in.Path
 	}
@@ -76,12 +80,12 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 			return err
 		}
 		if taken {
-			return conflict("path %q has already been taken", fullPath)
+			return errs.Field(errs.Conflict, "path", "path %q has already been taken", fullPath)
 		}
 		g, err = q.CreateGroup(ctx, queries.CreateGroupParams{ParentID: in.ParentID, Path: in.Path, Name: in.Name,
 			FullPath: fullPath, Description: in.Description, Visibility: string(vis)})
 		if err != nil {
-			return uniqueConflict(err, "path %q has already been taken", fullPath)
+			return errs.OnUnique(err, "path", "path %q has already been taken", fullPath)
 		}
 		if in.DuplicatesAllowed != nil || in.DuplicateException != nil {
 			if g, err = q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID,
@@ -90,84 +94,69 @@ func (s *Service) CreateGroup(ctx context.Context, p *policies.Principal, in Gro
 			}
 		}
 		if p.Kind == policies.User && parent == nil {
-			m, err := q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: p.UserID, GroupID: &g.ID, AccessLevel: 50})
+			m, err := q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: p.UserID, GroupID: &g.ID, AccessLevel: policies.LevelOwner})
 			if err != nil {
 				return err
 			}
 			owner = &m
 		}
-		return audit.Record(ctx, tx, p, "create", "group", g.ID, nil, g)
+		return audit.Record(ctx, tx, p, "create", "group", g.ID, nil, groupOf(g))
 	})
 	if err == nil && owner != nil {
 		// Only once committed: the enforcer must never run ahead of the database.
 		err = s.enf.ApplyMember("add", owner.UserID, owner.GroupID, owner.ProjectID, owner.AccessLevel)
 	}
-	return g, err
+	return groupOf(g), err
 }
 
-// uniqueConflict turns a unique-violation into a conflict error.
-func uniqueConflict(err error, format string, args ...any) error {
-	if err != nil && strings.Contains(err.Error(), "SQLSTATE 23505") {
-		return conflict(format, args...)
-	}
-	return err
+// GroupByID returns a group p may see.
+func (s *Service) GroupByID(ctx context.Context, p *policies.Principal, id int64) (Group, error) {
+	row, err := s.q().GetGroup(ctx, id)
+	return s.visibleGroup(p, row, err)
 }
 
-// FindGroup resolves a numeric id or a full path (as GitLab's :id).
-func (s *Service) FindGroup(ctx context.Context, p *policies.Principal, idOrPath string) (queries.Group, policies.Resource, error) {
-	var g queries.Group
-	var err error
-	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
-		g, err = s.q().GetGroup(ctx, id)
-	} else {
-		g, err = s.q().GetGroupByPath(ctx, strings.Trim(idOrPath, "/"))
-	}
+// GroupByPath returns a group p may see by its full path (any case).
+func (s *Service) GroupByPath(ctx context.Context, p *policies.Principal, fullPath string) (Group, error) {
+	row, err := s.q().GetGroupByPath(ctx, fullPath)
+	return s.visibleGroup(p, row, err)
+}
+
+func (s *Service) visibleGroup(p *policies.Principal, row queries.Group, err error) (Group, error) {
 	if err != nil {
-		return g, policies.Resource{}, notFound(p, err)
+		return Group{}, notFound(p, err)
 	}
-	r, err := s.groupResource(ctx, g)
-	if err != nil {
-		return g, r, err
+	g := groupOf(row)
+	if err := s.authz.Check(p, policies.ReadGroup, g.Resource()); err != nil {
+		return Group{}, err
 	}
-	if err := s.authz.Check(p, policies.ReadGroup, r); err != nil {
-		return g, r, err
-	}
-	return g, r, nil
+	return g, nil
 }
 
 // ListGroups lists the groups p can see.
-func (s *Service) ListGroups(ctx context.Context, p *policies.Principal, search string, topLevelOnly bool, limit, offset int) ([]queries.Group, error) {
+func (s *Service) ListGroups(ctx context.Context, p *policies.Principal, search string, topLevelOnly bool, limit, offset int) ([]Group, error) {
 	var sp *string
 	if search != "" {
 		sp = &search
 	}
-	return visiblePage(func(off, lim int32) ([]queries.Group, error) {
-		return s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: lim, Off: off})
-	}, func(g queries.Group) bool { return s.canSeeGroup(ctx, p, g) }, limit, offset)
+	return visiblePage(func(off, lim int32) ([]Group, error) {
+		rows, err := s.q().ListGroups(ctx, queries.ListGroupsParams{TopLevelOnly: topLevelOnly, Search: sp, Lim: lim, Off: off})
+		return groupsOf(rows), err
+	}, func(g Group) bool { return s.authz.Can(p, policies.ReadGroup, g.Resource()) }, limit, offset)
 }
 
-// Subgroups lists the visible direct subgroups of a group.
-func (s *Service) Subgroups(ctx context.Context, p *policies.Principal, idOrPath string) ([]queries.Group, error) {
-	g, _, err := s.FindGroup(ctx, p, idOrPath)
-	if err != nil {
-		return nil, err
-	}
+// Subgroups lists the visible direct subgroups of g (which p may see).
+func (s *Service) Subgroups(ctx context.Context, p *policies.Principal, g Group) ([]Group, error) {
 	rows, err := s.q().ListSubgroups(ctx, &g.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := []queries.Group{}
-	for _, sg := range rows {
-		if s.canSeeGroup(ctx, p, sg) {
+	out := []Group{}
+	for _, sg := range groupsOf(rows) {
+		if s.authz.Can(p, policies.ReadGroup, sg.Resource()) {
 			out = append(out, sg)
 		}
 	}
 	return out, nil
-}
-
-func (s *Service) canSeeGroup(ctx context.Context, p *policies.Principal, g queries.Group) bool {
-	r, err := s.groupResource(ctx, g)
-	return err == nil && s.authz.Check(p, policies.ReadGroup, r) == nil
 }
 
 // listBatch is how many rows list pages read at a time before filtering.
@@ -214,16 +203,12 @@ type GroupUpdate struct {
 
 // UpdateGroup changes a group's name, description, visibility and package
 // settings (owner). Fields left nil are not touched (atomically, in SQL).
-func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPath string, in GroupUpdate) (queries.Group, error) {
-	g, r, err := s.FindGroup(ctx, p, idOrPath)
-	if err != nil {
-		return g, err
-	}
-	if err := s.authz.Check(p, policies.AdminGroup, r); err != nil {
+func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, g Group, in GroupUpdate) (Group, error) {
+	if err := s.authz.Check(p, policies.AdminGroup, g.Resource()); err != nil {
 		return g, err
 	}
 	if in.Name != nil && *in.Name == "" {
-		return g, invalid("name can't be blank")
+		return g, errs.Field(errs.Invalid, "name", "name can't be blank")
 	}
 	if in.Visibility != nil {
 		vis, err := ParseVisibility(*in.Visibility)
@@ -236,33 +221,35 @@ func (s *Service) UpdateGroup(ctx context.Context, p *policies.Principal, idOrPa
 		v := string(vis)
 		in.Visibility = &v
 	}
-	if in.DuplicateException != nil {
-		if _, err := regexp.Compile(*in.DuplicateException); err != nil {
-			return g, invalid("terraform_module_duplicate_exception_regex is not a valid regular expression: %v", err)
-		}
+	if err := checkException(in.DuplicateException); err != nil {
+		return g, err
 	}
 	var out queries.Group
-	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	err := s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		var err error
 		out, err = q.UpdateGroup(ctx, queries.UpdateGroupParams{ID: g.ID, Name: in.Name, Description: in.Description,
 			Visibility: in.Visibility, DuplicatesAllowed: in.DuplicatesAllowed, DuplicateException: in.DuplicateException})
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, p, "update", "group", g.ID, g, out)
+		return audit.Record(ctx, tx, p, "update", "group", g.ID, g, groupOf(out))
 	})
-	return out, err
+	if err != nil {
+		return g, err
+	}
+	return groupOf(out), nil
 }
 
 // checkGroupVisibility keeps a group no more visible than its parent and no
 // less visible than its subgroups and projects.
-func (s *Service) checkGroupVisibility(ctx context.Context, g queries.Group, vis policies.Visibility) error {
+func (s *Service) checkGroupVisibility(ctx context.Context, g Group, vis policies.Visibility) error {
 	if g.ParentID != nil {
 		parent, err := s.q().GetGroup(ctx, *g.ParentID)
 		if err != nil {
 			return err
 		}
 		if vis.Rank() > policies.Visibility(parent.Visibility).Rank() {
-			return invalid("visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
+			return errs.Field(errs.Invalid, "visibility", "visibility %s is not allowed since the parent group has %s visibility", vis, parent.Visibility)
 		}
 	}
 	maxChild, err := s.q().GroupDescendantVisibility(ctx, g.ID)
@@ -270,18 +257,14 @@ func (s *Service) checkGroupVisibility(ctx context.Context, g queries.Group, vis
 		return err
 	}
 	if int(maxChild) > vis.Rank() {
-		return invalid("visibility %s is not allowed since a subgroup or project has a higher visibility", vis)
+		return errs.Field(errs.Invalid, "visibility", "visibility %s is not allowed since a subgroup or project has a higher visibility", vis)
 	}
 	return nil
 }
 
 // DeleteGroup deletes a group with its subgroups, projects and modules (owner).
-func (s *Service) DeleteGroup(ctx context.Context, p *policies.Principal, idOrPath string) error {
-	g, r, err := s.FindGroup(ctx, p, idOrPath)
-	if err != nil {
-		return err
-	}
-	if err := s.authz.Check(p, policies.DeleteGroup, r); err != nil {
+func (s *Service) DeleteGroup(ctx context.Context, p *policies.Principal, g Group) error {
+	if err := s.authz.Check(p, policies.DeleteGroup, g.Resource()); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
@@ -292,11 +275,16 @@ func (s *Service) DeleteGroup(ctx context.Context, p *policies.Principal, idOrPa
 	})
 }
 
-// GroupAncestors returns the group and its ancestors, nearest first.
-func (s *Service) GroupAncestors(ctx context.Context, id int64) ([]queries.GroupAncestorsRow, error) {
+// Ancestors returns the group with id and its ancestors, nearest first
+// (no authorization: for describing what p already sees).
+func (s *Service) Ancestors(ctx context.Context, id int64) ([]Group, error) {
 	rows, err := s.q().GroupAncestors(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+	if err != nil {
+		return nil, err
 	}
-	return rows, err
+	out := make([]Group, len(rows))
+	for i, r := range rows {
+		out[i] = groupOf(queries.Group(r))
+	}
+	return out, nil
 }

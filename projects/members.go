@@ -2,61 +2,69 @@ package projects
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// Member is a membership as the API shows it.
+// Member is a direct membership.
 type Member struct {
-	UserID      int64
-	Username    string
-	Name        string
-	Blocked     bool
-	AccessLevel int32
+	UserID      int64  `json:"user_id"`
+	Username    string `json:"username"`
+	Name        string `json:"name"`
+	Blocked     bool   `json:"blocked"`
+	AccessLevel int32  `json:"access_level"`
 }
 
-// MemberTarget names the group or project whose members are managed.
-type MemberTarget struct {
-	Project bool
-	Ref     string // id or full path
-}
-
-type target struct {
-	groupID, projectID *int64
-	manage             policies.Action
+// Target is the group or project whose members or tokens are managed.
+// Build it with GroupTarget or ProjectTarget from a looked-up resource.
+type Target struct {
+	GroupID, ProjectID *int64
 	resource           policies.Resource
-	objectType         string
+	topLevel           bool
 }
 
-func (s *Service) resolveTarget(ctx context.Context, p *policies.Principal, t MemberTarget) (target, error) {
-	if t.Project {
-		pr, r, err := s.FindProject(ctx, p, t.Ref)
-		if err != nil {
-			return target{}, err
-		}
-		return target{projectID: &pr.ID, manage: policies.ManageProjectMembers, resource: r, objectType: "project_member"}, nil
+// GroupTarget targets a group.
+func GroupTarget(g Group) Target {
+	id := g.ID
+	return Target{GroupID: &id, resource: g.Resource(), topLevel: g.TopLevel()}
+}
+
+// ProjectTarget targets a project.
+func ProjectTarget(p Project) Target {
+	id := p.ID
+	return Target{ProjectID: &id, resource: p.Resource()}
+}
+
+// Resource is the target as the authorization decision sees it.
+func (t Target) Resource() policies.Resource { return t.resource }
+
+// IsProject reports whether t is a project.
+func (t Target) IsProject() bool { return t.ProjectID != nil }
+
+func (t Target) manage() policies.Action {
+	if t.IsProject() {
+		return policies.ManageProjectMembers
 	}
-	g, r, err := s.FindGroup(ctx, p, t.Ref)
-	if err != nil {
-		return target{}, err
+	return policies.ManageGroupMembers
+}
+
+func (t Target) objectType() string {
+	if t.IsProject() {
+		return "project_member"
 	}
-	return target{groupID: &g.ID, manage: policies.ManageGroupMembers, resource: r, objectType: "group_member"}, nil
+	return "group_member"
 }
 
 // ListMembers lists direct members (anyone who can see the target).
-func (s *Service) ListMembers(ctx context.Context, p *policies.Principal, t MemberTarget) ([]Member, error) {
-	tg, err := s.resolveTarget(ctx, p, t)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) ListMembers(ctx context.Context, p *policies.Principal, t Target) ([]Member, error) {
 	out := []Member{}
-	if tg.projectID != nil {
-		rows, err := s.q().ListProjectMembers(ctx, tg.projectID)
+	if t.IsProject() {
+		rows, err := s.q().ListProjectMembers(ctx, t.ProjectID)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +73,7 @@ func (s *Service) ListMembers(ctx context.Context, p *policies.Principal, t Memb
 		}
 		return out, nil
 	}
-	rows, err := s.q().ListGroupMembers(ctx, tg.groupID)
+	rows, err := s.q().ListGroupMembers(ctx, t.GroupID)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +84,7 @@ func (s *Service) ListMembers(ctx context.Context, p *policies.Principal, t Memb
 }
 
 // GetMember returns one direct member.
-func (s *Service) GetMember(ctx context.Context, p *policies.Principal, t MemberTarget, userID int64) (Member, error) {
+func (s *Service) GetMember(ctx context.Context, p *policies.Principal, t Target, userID int64) (Member, error) {
 	members, err := s.ListMembers(ctx, p, t)
 	if err != nil {
 		return Member{}, err
@@ -86,76 +94,68 @@ func (s *Service) GetMember(ctx context.Context, p *policies.Principal, t Member
 			return m, nil
 		}
 	}
-	return Member{}, ErrNotFound
+	return Member{}, errs.ErrNotFound
 }
 
 // SetMember adds a member or changes their access level. add=true refuses
 // an existing membership (GitLab's POST), false requires one (PUT).
-func (s *Service) SetMember(ctx context.Context, p *policies.Principal, t MemberTarget, userID int64, level int32, add bool) (Member, error) {
-	tg, err := s.resolveTarget(ctx, p, t)
-	if err != nil {
-		return Member{}, err
-	}
-	if err := s.authz.Check(p, tg.manage, tg.resource); err != nil {
+func (s *Service) SetMember(ctx context.Context, p *policies.Principal, t Target, userID int64, level int32, add bool) (Member, error) {
+	if err := s.authz.Check(p, t.manage(), t.resource); err != nil {
 		return Member{}, err
 	}
 	if _, err := policies.RoleForLevel(level); err != nil {
-		return Member{}, invalid("access_level does not have a valid value: %v", err)
+		return Member{}, errs.Field(errs.Invalid, "access_level", "access_level does not have a valid value: %v", err)
 	}
-	// Only owners (or admins) may grant owner.
-	if level == 50 && s.authz.Check(p, policies.AdminGroup, tg.resource) != nil && !s.authz.IsAdmin(p) {
-		return Member{}, ErrForbidden
+	if level == policies.LevelOwner {
+		if err := s.authz.Check(p, policies.ManageOwners, t.resource); err != nil {
+			return Member{}, errs.ErrForbidden
+		}
 	}
 	user, err := s.q().GetUser(ctx, userID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Member{}, ErrNotFound
-	} else if err != nil {
-		return Member{}, err
+	if err != nil {
+		return Member{}, notFound(p, err)
 	}
 	var old *Member
 	if cur, err := s.GetMember(ctx, p, t, userID); err == nil {
 		old = &cur
 	}
 	if add && old != nil {
-		return Member{}, conflict("Member already exists")
+		return Member{}, errs.Field(errs.Conflict, "user_id", "Member already exists")
 	}
 	if !add && old == nil {
-		return Member{}, ErrNotFound
+		return Member{}, errs.ErrNotFound
 	}
+	next := Member{userID, user.Username, user.Name, user.Blocked, level}
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
 		var err error
-		if tg.projectID != nil {
-			_, err = q.UpsertProjectMember(ctx, queries.UpsertProjectMemberParams{UserID: userID, ProjectID: tg.projectID, AccessLevel: level})
+		if t.IsProject() {
+			_, err = q.UpsertProjectMember(ctx, queries.UpsertProjectMemberParams{UserID: userID, ProjectID: t.ProjectID, AccessLevel: level})
 		} else {
-			_, err = q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: userID, GroupID: tg.groupID, AccessLevel: level})
+			_, err = q.UpsertGroupMember(ctx, queries.UpsertGroupMemberParams{UserID: userID, GroupID: t.GroupID, AccessLevel: level})
 		}
 		if err != nil {
 			return err
 		}
-		if old != nil && old.AccessLevel == 50 && level != 50 && tg.topLevel() {
-			if err := lastOwnerGuard(ctx, q, *tg.groupID); err != nil {
+		if old != nil && old.AccessLevel == policies.LevelOwner && level != policies.LevelOwner && t.topLevel {
+			if err := lastOwnerGuard(ctx, q, *t.GroupID); err != nil {
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, p, map[bool]string{true: "add", false: "update"}[add], tg.objectType, userID, old, Member{userID, user.Username, user.Name, user.Blocked, level})
+		return audit.Record(ctx, tx, p, map[bool]string{true: "add", false: "update"}[add], t.objectType(), userID, old, next)
 	})
 	if err != nil {
 		return Member{}, err
 	}
 	if old != nil {
-		s.enf.ApplyMember("del", userID, tg.groupID, tg.projectID, old.AccessLevel)
+		s.enf.ApplyMember("del", userID, t.GroupID, t.ProjectID, old.AccessLevel)
 	}
-	s.enf.ApplyMember("add", userID, tg.groupID, tg.projectID, level)
-	return Member{userID, user.Username, user.Name, user.Blocked, level}, nil
+	s.enf.ApplyMember("add", userID, t.GroupID, t.ProjectID, level)
+	return next, nil
 }
 
 // RemoveMember removes a direct membership.
-func (s *Service) RemoveMember(ctx context.Context, p *policies.Principal, t MemberTarget, userID int64) error {
-	tg, err := s.resolveTarget(ctx, p, t)
-	if err != nil {
-		return err
-	}
-	if err := s.authz.Check(p, tg.manage, tg.resource); err != nil {
+func (s *Service) RemoveMember(ctx context.Context, p *policies.Principal, t Target, userID int64) error {
+	if err := s.authz.Check(p, t.manage(), t.resource); err != nil {
 		return err
 	}
 	old, err := s.GetMember(ctx, p, t, userID)
@@ -163,30 +163,26 @@ func (s *Service) RemoveMember(ctx context.Context, p *policies.Principal, t Mem
 		return err
 	}
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
-		if tg.projectID != nil {
-			_, err = q.DeleteProjectMember(ctx, queries.DeleteProjectMemberParams{ProjectID: tg.projectID, UserID: userID})
+		if t.IsProject() {
+			_, err = q.DeleteProjectMember(ctx, queries.DeleteProjectMemberParams{ProjectID: t.ProjectID, UserID: userID})
 		} else {
-			_, err = q.DeleteGroupMember(ctx, queries.DeleteGroupMemberParams{GroupID: tg.groupID, UserID: userID})
+			_, err = q.DeleteGroupMember(ctx, queries.DeleteGroupMemberParams{GroupID: t.GroupID, UserID: userID})
 		}
 		if err != nil {
 			return err
 		}
-		if old.AccessLevel == 50 && tg.topLevel() {
-			if err := lastOwnerGuard(ctx, q, *tg.groupID); err != nil {
+		if old.AccessLevel == policies.LevelOwner && t.topLevel {
+			if err := lastOwnerGuard(ctx, q, *t.GroupID); err != nil {
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, p, "remove", tg.objectType, userID, old, nil)
+		return audit.Record(ctx, tx, p, "remove", t.objectType(), userID, old, nil)
 	})
 	if err != nil {
 		return err
 	}
-	return s.enf.ApplyMember("del", userID, tg.groupID, tg.projectID, old.AccessLevel)
+	return s.enf.ApplyMember("del", userID, t.GroupID, t.ProjectID, old.AccessLevel)
 }
-
-// topLevel reports whether the target is a top-level group (a namespace),
-// which must always keep an owner; subgroups inherit owners from above.
-func (t target) topLevel() bool { return t.groupID != nil && len(t.resource.Domains) == 1 }
 
 // lastOwnerGuard refuses a change (checked inside its transaction, after
 // it) that left a namespace without an owner.
@@ -196,7 +192,7 @@ func lastOwnerGuard(ctx context.Context, q *queries.Queries, groupID int64) erro
 		return err
 	}
 	if n == 0 {
-		return invalid("a group must keep at least one owner")
+		return errs.Invalidf("a group must keep at least one owner")
 	}
 	return nil
 }

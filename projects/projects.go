@@ -2,58 +2,46 @@ package projects
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// ProjectInput creates or updates a project.
+// ProjectInput creates a project in Group (which p may see).
 type ProjectInput struct {
-	// NamespaceID or NamespacePath names the group (GitLab's namespace_id).
-	NamespaceID   int64
-	NamespacePath string
-	Path          string
-	Name          string
-	Description   string
-	Visibility    string
+	Group       Group
+	Path        string
+	Name        string
+	Description string
+	Visibility  string
 }
 
 // CreateProject creates a project in a group (maintainer+ of the group).
-func (s *Service) CreateProject(ctx context.Context, p *policies.Principal, in ProjectInput) (queries.Project, error) {
+func (s *Service) CreateProject(ctx context.Context, p *policies.Principal, in ProjectInput) (Project, error) {
+	g := in.Group
+	if err := s.authz.Check(p, policies.CreateProject, g.Resource()); err != nil {
+		return Project{}, err
+	}
 	if in.Path == "" && in.Name != "" {
 		in.Path = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(in.Name), " ", "-"))
 	}
-	if in.NamespaceID == 0 && in.NamespacePath == "" {
-		return queries.Project{}, invalid("namespace_id is required: projects live in a group")
-	}
-	ref := in.NamespacePath
-	if in.NamespaceID != 0 {
-		ref = strconv.FormatInt(in.NamespaceID, 10)
-	}
-	g, r, err := s.FindGroup(ctx, p, ref)
-	if err != nil {
-		return queries.Project{}, err
-	}
-	if err := s.authz.Check(p, policies.CreateProject, r); err != nil {
-		return queries.Project{}, err
-	}
 	if err := ValidatePath(in.Path, false); err != nil {
-		return queries.Project{}, err
+		return Project{}, err
 	}
 	if in.Name == "" {
 		in.Name = in.Path
 	}
 	vis, err := ParseVisibility(in.Visibility)
 	if err != nil {
-		return queries.Project{}, err
+		return Project{}, err
 	}
 	if vis.Rank() > policies.Visibility(g.Visibility).Rank() {
-		return queries.Project{}, invalid("visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
+		return Project{}, errs.Field(errs.Invalid, "visibility", "visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
 	}
 	fullPath := g.FullPath + "/" + in.Path
 	var out queries.Project
@@ -63,68 +51,67 @@ func (s *Service) CreateProject(ctx context.Context, p *policies.Principal, in P
 			return err
 		}
 		if taken {
-			return conflict("path %q has already been taken", fullPath)
+			return errs.Field(errs.Conflict, "path", "path %q has already been taken", fullPath)
 		}
 		out, err = q.CreateProject(ctx, queries.CreateProjectParams{GroupID: g.ID, Path: in.Path, Name: in.Name,
 			FullPath: fullPath, Description: in.Description, Visibility: string(vis)})
 		if err != nil {
-			return uniqueConflict(err, "path %q has already been taken", fullPath)
+			return errs.OnUnique(err, "path", "path %q has already been taken", fullPath)
 		}
-		return audit.Record(ctx, tx, p, "create", "project", out.ID, nil, out)
+		return audit.Record(ctx, tx, p, "create", "project", out.ID, nil, projectOf(out, g.TraversalIDs))
 	})
-	return out, err
+	if err != nil {
+		return Project{}, err
+	}
+	return projectOf(out, g.TraversalIDs), nil
 }
 
-// FindProject resolves a numeric id or full path and checks p may see it.
-func (s *Service) FindProject(ctx context.Context, p *policies.Principal, idOrPath string) (queries.Project, policies.Resource, error) {
-	var pr queries.Project
-	var err error
-	if id, perr := strconv.ParseInt(idOrPath, 10, 64); perr == nil {
-		pr, err = s.q().GetProject(ctx, id)
-	} else {
-		pr, err = s.q().GetProjectByPath(ctx, strings.Trim(idOrPath, "/"))
-	}
-	if err != nil {
-		return pr, policies.Resource{}, notFound(p, err)
-	}
-	r, err := s.projectResource(ctx, pr)
-	if err != nil {
-		return pr, r, err
-	}
-	if err := s.authz.Check(p, policies.ReadProject, r); err != nil {
-		return pr, r, err
-	}
-	return pr, r, nil
+// ProjectByID returns a project p may see.
+func (s *Service) ProjectByID(ctx context.Context, p *policies.Principal, id int64) (Project, error) {
+	row, err := s.q().GetProject(ctx, id)
+	return s.visibleProject(ctx, p, row, err)
 }
 
-// ListProjects lists visible projects, optionally within one group.
-func (s *Service) ListProjects(ctx context.Context, p *policies.Principal, groupRef, search string, limit, offset int) ([]queries.Project, error) {
+// ProjectByPath returns a project p may see by its full path (any case).
+func (s *Service) ProjectByPath(ctx context.Context, p *policies.Principal, fullPath string) (Project, error) {
+	row, err := s.q().GetProjectByPath(ctx, fullPath)
+	return s.visibleProject(ctx, p, row, err)
+}
+
+func (s *Service) visibleProject(ctx context.Context, p *policies.Principal, row queries.Project, err error) (Project, error) {
+	if err != nil {
+		return Project{}, notFound(p, err)
+	}
+	g, err := s.q().GetGroup(ctx, row.GroupID)
+	if err != nil {
+		return Project{}, err
+	}
+	pr := projectOf(row, g.TraversalIds)
+	if err := s.authz.Check(p, policies.ReadProject, pr.Resource()); err != nil {
+		return Project{}, err
+	}
+	return pr, nil
+}
+
+// ListProjects lists visible projects, everywhere or directly in group
+// (nil: everywhere).
+func (s *Service) ListProjects(ctx context.Context, p *policies.Principal, group *Group, search string, limit, offset int) ([]Project, error) {
 	var gid *int64
-	if groupRef != "" {
-		g, _, err := s.FindGroup(ctx, p, groupRef)
-		if err != nil {
-			return nil, err
-		}
-		gid = &g.ID
+	if group != nil {
+		gid = &group.ID
 	}
 	var sp *string
 	if search != "" {
 		sp = &search
 	}
-	rows, err := visiblePage(func(off, lim int32) ([]queries.ListProjectsRow, error) {
-		return s.q().ListProjects(ctx, queries.ListProjectsParams{GroupID: gid, Search: sp, Lim: lim, Off: off})
-	}, func(row queries.ListProjectsRow) bool {
-		r := policies.ProjectResourceOf(row.Project.ID, policies.Visibility(row.Project.Visibility), row.GroupTraversalIds)
-		return s.authz.Check(p, policies.ReadProject, r) == nil
-	}, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]queries.Project, len(rows))
-	for i, row := range rows {
-		out[i] = row.Project
-	}
-	return out, nil
+	return visiblePage(func(off, lim int32) ([]Project, error) {
+		rows, err := s.q().ListProjects(ctx, queries.ListProjectsParams{GroupID: gid, Search: sp, Lim: lim, Off: off})
+		out := make([]Project, len(rows))
+		for i, row := range rows {
+			out[i] = projectOf(row.Project, row.GroupTraversalIds)
+		}
+		return out, err
+	}, func(pr Project) bool { return s.authz.Can(p, policies.ReadProject, pr.Resource()) }, limit, offset)
 }
 
 // ProjectUpdate changes some of a project's settings; nil leaves one as it is.
@@ -136,16 +123,12 @@ type ProjectUpdate struct {
 
 // UpdateProject changes name, description or visibility (maintainer+);
 // fields left nil are not touched (atomically, in SQL).
-func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, idOrPath string, in ProjectUpdate) (queries.Project, error) {
-	pr, r, err := s.FindProject(ctx, p, idOrPath)
-	if err != nil {
-		return pr, err
-	}
-	if err := s.authz.Check(p, policies.AdminProject, r); err != nil {
+func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, pr Project, in ProjectUpdate) (Project, error) {
+	if err := s.authz.Check(p, policies.AdminProject, pr.Resource()); err != nil {
 		return pr, err
 	}
 	if in.Name != nil && *in.Name == "" {
-		return pr, invalid("name can't be blank")
+		return pr, errs.Field(errs.Invalid, "name", "name can't be blank")
 	}
 	if in.Visibility != nil {
 		vis, err := ParseVisibility(*in.Visibility)
@@ -157,29 +140,29 @@ func (s *Service) UpdateProject(ctx context.Context, p *policies.Principal, idOr
 			return pr, err
 		}
 		if vis.Rank() > policies.Visibility(g.Visibility).Rank() {
-			return pr, invalid("visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
+			return pr, errs.Field(errs.Invalid, "visibility", "visibility %s is not allowed since the group has %s visibility", vis, g.Visibility)
 		}
 		v := string(vis)
 		in.Visibility = &v
 	}
 	var out queries.Project
-	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	err := s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		var err error
 		out, err = q.UpdateProject(ctx, queries.UpdateProjectParams{ID: pr.ID, Name: in.Name, Description: in.Description, Visibility: in.Visibility})
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, p, "update", "project", pr.ID, pr, out)
+		return audit.Record(ctx, tx, p, "update", "project", pr.ID, pr, projectOf(out, pr.GroupTraversalIDs))
 	})
-	return out, err
+	if err != nil {
+		return pr, err
+	}
+	return projectOf(out, pr.GroupTraversalIDs), nil
 }
 
 // DeleteProject deletes a project and its modules (owner).
-func (s *Service) DeleteProject(ctx context.Context, p *policies.Principal, idOrPath string) error {
-	pr, r, err := s.FindProject(ctx, p, idOrPath)
-	if err != nil {
-		return err
-	}
-	if err := s.authz.Check(p, policies.DeleteProject, r); err != nil {
+func (s *Service) DeleteProject(ctx context.Context, p *policies.Principal, pr Project) error {
+	if err := s.authz.Check(p, policies.DeleteProject, pr.Resource()); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {

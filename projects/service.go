@@ -1,75 +1,31 @@
-// Package projects is Cairn's tenancy: users, nested groups, projects,
-// memberships, Terrareg user groups, personal access and deploy tokens and
-// CI trust rules. Every method takes the acting principal, asks the one
+// Package projects is Cairn's tenancy tree: nested groups (a top-level
+// group is a Terraform namespace), projects, memberships, visibility and
+// namespace settings. Every method takes the acting principal, asks the one
 // authorization function (policies.Authorizer), validates, writes in one
 // transaction with its audit event, and keeps the enforcer current.
+// Lookups take ids or full paths explicitly; GitLab's "id or URL-encoded
+// path" convention is parsed by its surface.
 package projects
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
 )
 
-// Domain errors beyond the policies refusals.
-var (
-	// ErrInvalid: the request is malformed; the message says why.
-	ErrInvalid = errors.New("invalid")
-	// ErrConflict: the change collides with existing state.
-	ErrConflict = errors.New("conflict")
-)
-
-// Re-exported refusals, so callers need only this package's errors.
-var (
-	ErrNotFound        = policies.ErrNotFound
-	ErrForbidden       = policies.ErrForbidden
-	ErrUnauthenticated = policies.ErrUnauthenticated
-)
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
-
-func conflict(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
-}
-
-// Message is the human part of a domain error (without the kind prefix).
-func Message(err error) string {
-	s := err.Error()
-	for _, k := range []error{ErrInvalid, ErrConflict} {
-		s = strings.TrimPrefix(s, k.Error()+": ")
-	}
-	return s
-}
-
-// Service is the tenancy service.
+// Service is the tenancy tree service.
 type Service struct {
 	db    *pgxpool.Pool
 	authz *policies.Authorizer
 	enf   *policies.Enforcer
-	// credentialsChanged is called after a change that revokes or narrows
-	// credentials (token revocation, blocking), so caches drop them at once.
-	credentialsChanged func()
-}
-
-// OnCredentialsChanged registers the hook called after a token is revoked or
-// a user blocked.
-func (s *Service) OnCredentialsChanged(f func()) { s.credentialsChanged = f }
-
-func (s *Service) credentialsDone(err error) error {
-	if err == nil && s.credentialsChanged != nil {
-		s.credentialsChanged()
-	}
-	return err
 }
 
 // New returns the service.
@@ -87,26 +43,106 @@ func (s *Service) tx(ctx context.Context, fn func(q *queries.Queries, tx pgx.Tx)
 
 func (s *Service) q() *queries.Queries { return queries.New(s.db) }
 
+// Group is a group of the tree; a top-level group is a namespace.
+type Group struct {
+	ID          int64     `json:"id"`
+	ParentID    *int64    `json:"parent_id"`
+	Path        string    `json:"path"`
+	Name        string    `json:"name"`
+	FullPath    string    `json:"full_path"`
+	Description string    `json:"description"`
+	Visibility  string    `json:"visibility"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Settings    Settings  `json:"package_settings"`
+	// TraversalIDs are the ids from the top-level group down to this one.
+	TraversalIDs []int64 `json:"traversal_ids"`
+}
+
+// Settings are a group's Terraform module settings (GitLab's namespace
+// package settings): may a module name be published in more than one
+// project of the namespace, and which names are the exception.
+type Settings struct {
+	DuplicatesAllowed  bool   `json:"terraform_module_duplicates_allowed"`
+	DuplicateException string `json:"terraform_module_duplicate_exception_regex"`
+}
+
+// TopLevel reports whether g is a namespace.
+func (g Group) TopLevel() bool { return g.ParentID == nil }
+
+// Resource is g as the authorization decision sees it.
+func (g Group) Resource() policies.Resource {
+	return policies.GroupResourceOf(policies.Visibility(g.Visibility), g.TraversalIDs)
+}
+
+func groupOf(g queries.Group) Group {
+	return Group{ID: g.ID, ParentID: g.ParentID, Path: g.Path, Name: g.Name, FullPath: g.FullPath,
+		Description: g.Description, Visibility: g.Visibility, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		Settings: Settings{DuplicatesAllowed: g.TerraformModuleDuplicatesAllowed,
+			DuplicateException: g.TerraformModuleDuplicateExceptionRegex},
+		TraversalIDs: g.TraversalIds}
+}
+
+func groupsOf(rows []queries.Group) []Group {
+	out := make([]Group, len(rows))
+	for i, g := range rows {
+		out[i] = groupOf(g)
+	}
+	return out
+}
+
+// Project is a project; it owns modules.
+type Project struct {
+	ID          int64     `json:"id"`
+	GroupID     int64     `json:"group_id"`
+	Path        string    `json:"path"`
+	Name        string    `json:"name"`
+	FullPath    string    `json:"full_path"`
+	Description string    `json:"description"`
+	Visibility  string    `json:"visibility"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	// GroupTraversalIDs are the ids from the top-level group down to the
+	// project's group.
+	GroupTraversalIDs []int64 `json:"-"`
+}
+
+// Resource is the project as the authorization decision sees it.
+func (p Project) Resource() policies.Resource {
+	return policies.ProjectResourceOf(p.ID, policies.Visibility(p.Visibility), p.GroupTraversalIDs)
+}
+
+// NamespaceID is the id of the project's top-level group.
+func (p Project) NamespaceID() int64 { return p.GroupTraversalIDs[0] }
+
+func projectOf(p queries.Project, groupTraversal []int64) Project {
+	return Project{ID: p.ID, GroupID: p.GroupID, Path: p.Path, Name: p.Name, FullPath: p.FullPath,
+		Description: p.Description, Visibility: p.Visibility, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		GroupTraversalIDs: groupTraversal}
+}
+
 // GitLab's path rule: letters, digits, '_', '-', '.'; starts and ends with a
 // letter, digit or '_' (no leading/trailing '.' or '-'); no '.git'/'.atom' suffix.
 var pathPattern = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
 
+// reservedPaths are top-level names that would shadow Cairn's own routes.
 var reservedPaths = map[string]bool{"api": true, "v1": true, "v2": true, "oauth": true, "static": true,
-	"-": true, "admin": true, "login": true, "logout": true, "healthz": true, "readyz": true, "well-known": true}
+	"-": true, "admin": true, "login": true, "logout": true, "healthz": true, "readyz": true, "well-known": true,
+	"modules": true, "groups": true, "dashboard": true, "openid": true, "providers": true, "user": true, "metrics": true}
 
 // ValidatePath checks a group or project path segment.
 func ValidatePath(p string, topLevel bool) error {
 	switch {
 	case p == "":
-		return invalid("path can't be blank")
+		return errs.Field(errs.Invalid, "path", "path can't be blank")
 	case len(p) > 255:
-		return invalid("path is too long (maximum is 255 characters)")
+		return errs.Field(errs.Invalid, "path", "path is too long (maximum is 255 characters)")
 	case !pathPattern.MatchString(p) || strings.Contains(p, ".."):
-		return invalid("path %q can contain only letters, digits, '_', '-' and '.'; it cannot start or end with '-' or '.', nor contain '..'", p)
+		return errs.Field(errs.Invalid, "path", "path %q can contain only letters, digits, '_', '-' and '.'; it cannot start or end with '-' or '.', nor contain '..'", p)
 	case strings.HasSuffix(strings.ToLower(p), ".git") || strings.HasSuffix(strings.ToLower(p), ".atom"):
-		return invalid("path %q cannot end in .git or .atom", p)
+		return errs.Field(errs.Invalid, "path", "path %q cannot end in .git or .atom", p)
 	case topLevel && reservedPaths[strings.ToLower(p)]:
-		return invalid("path %q is reserved", p)
+		return errs.Field(errs.Invalid, "path", "path %q is reserved", p)
 	}
 	return nil
 }
@@ -118,37 +154,14 @@ func ParseVisibility(v string) (policies.Visibility, error) {
 	}
 	vis := policies.Visibility(strings.ToLower(v))
 	if vis.Rank() < 0 {
-		return "", invalid("visibility %q is not private, internal or public", v)
+		return "", errs.Field(errs.Invalid, "visibility", "visibility %q is not private, internal or public", v)
 	}
 	return vis, nil
 }
 
-// groupResource builds the decision's view of a group.
-func (s *Service) groupResource(_ context.Context, g queries.Group) (policies.Resource, error) {
-	if len(g.TraversalIds) == 0 {
-		return policies.Resource{}, fmt.Errorf("group %d has no traversal ids", g.ID)
-	}
-	return policies.GroupResourceOf(policies.Visibility(g.Visibility), g.TraversalIds), nil
-}
-
-// projectResource builds the decision's view of a project.
-func (s *Service) projectResource(ctx context.Context, p queries.Project) (policies.Resource, error) {
-	g, err := s.q().GetGroup(ctx, p.GroupID)
-	if err != nil {
-		return policies.Resource{}, err
-	}
-	return policies.ProjectResourceOf(p.ID, policies.Visibility(p.Visibility), g.TraversalIds), nil
-}
-
-// ProjectResource exposes a project's decision view to other domain
-// packages (modules), which then call Authorizer().Check.
-func (s *Service) ProjectResource(ctx context.Context, p queries.Project) (policies.Resource, error) {
-	return s.projectResource(ctx, p)
-}
-
 // notFound maps a missing row to the caller-appropriate refusal.
 func notFound(p *policies.Principal, err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errs.IsNoRows(err) {
 		return policies.NotFound(p)
 	}
 	return err

@@ -6,31 +6,40 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/internal/testenv"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
+	"github.com/cairn-registry/cairn/users"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func newService(t *testing.T) (*projects.Service, *policies.Principal) {
+// fixture is the tenancy service with the users service that creates the
+// people the tests act as.
+type fixture struct {
+	*projects.Service
+	people *users.Service
+}
+
+func newService(t *testing.T) (fixture, *policies.Principal) {
 	t.Helper()
 	pool := testenv.Pool(t)
 	en, err := policies.NewEnforcer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := projects.New(pool, en)
-	u, _, err := svc.Bootstrap(context.Background(), "root")
+	svc := fixture{Service: projects.New(pool, en), people: users.New(pool, en)}
+	u, err := svc.people.EnsureAdmin(context.Background(), "root")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return svc, &policies.Principal{Kind: policies.User, UserID: u.ID, Username: u.Username, Admin: true}
 }
 
-func user(t *testing.T, svc *projects.Service, admin *policies.Principal, name string) *policies.Principal {
+func user(t *testing.T, svc fixture, admin *policies.Principal, name string) *policies.Principal {
 	t.Helper()
-	u, err := svc.CreateUser(context.Background(), admin, projects.UserInput{Username: name})
+	u, err := svc.people.CreateUser(context.Background(), admin, users.UserInput{Username: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +54,11 @@ func TestNamespaceKeepsAnOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := projects.MemberTarget{Ref: "acme"}
-	if err := svc.RemoveMember(ctx, alice, target, alice.UserID); !errors.Is(err, projects.ErrInvalid) {
+	target := projects.GroupTarget(g)
+	if err := svc.RemoveMember(ctx, alice, target, alice.UserID); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("removing the last owner: %v, want ErrInvalid", err)
 	}
-	if _, err := svc.SetMember(ctx, alice, target, alice.UserID, 40, false); !errors.Is(err, projects.ErrInvalid) {
+	if _, err := svc.SetMember(ctx, alice, target, alice.UserID, 40, false); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("demoting the last owner: %v, want ErrInvalid", err)
 	}
 	if _, err := svc.SetMember(ctx, alice, target, bob.UserID, 50, true); err != nil {
@@ -63,7 +72,7 @@ func TestNamespaceKeepsAnOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := projects.MemberTarget{Ref: fmt.Sprint(sub.ID)}
+	st := projects.GroupTarget(sub)
 	if _, err := svc.SetMember(ctx, bob, st, alice.UserID, 50, true); err != nil {
 		t.Fatal(err)
 	}
@@ -96,26 +105,5 @@ func TestListGroupsPagesOverInvisibleRows(t *testing.T) {
 	page, err := svc.ListGroups(ctx, carol, "", false, 1, 2)
 	if err != nil || len(page) != 1 || page[0].Path != visible[2] {
 		t.Fatalf("third visible group = %v, %v; want %s", page, err, visible[2])
-	}
-}
-
-func TestManagingTokensNeedsAPIScope(t *testing.T) {
-	ctx := context.Background()
-	svc, admin := newService(t)
-	dave := user(t, svc, admin, "dave")
-	_, tok, err := svc.CreatePAT(ctx, admin, dave.UserID, "ci", []string{"api"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readOnly := *dave
-	readOnly.Scopes = []string{policies.ScopeReadAPI}
-	if err := svc.RevokePAT(ctx, &readOnly, tok.ID); !errors.Is(err, projects.ErrForbidden) {
-		t.Fatalf("revoking with a read_api token: %v, want ErrForbidden", err)
-	}
-	if _, _, err := svc.CreatePAT(ctx, &readOnly, dave.UserID, "x", []string{"api"}, nil); !errors.Is(err, projects.ErrForbidden) {
-		t.Fatalf("minting with a read_api token: %v, want ErrForbidden", err)
-	}
-	if err := svc.RevokePAT(ctx, dave, tok.ID); err != nil {
-		t.Fatalf("revoking own token with a session: %v", err)
 	}
 }

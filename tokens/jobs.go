@@ -90,6 +90,9 @@ type TrustRule struct {
 	Audience string
 	// Conditions must all hold.
 	Conditions []ClaimCondition
+	// Description says what the rule is for.
+	Description string
+	CreatedAt   time.Time
 }
 
 // ClaimCondition constrains one claim of a job token.

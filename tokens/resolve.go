@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cairn-registry/cairn/internal/cache"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/queries"
 )
@@ -24,7 +25,7 @@ type Resolver struct {
 	// touched remembers when this replica last recorded a token's use, so
 	// last_used_at costs a write at most once a minute per token.
 	touched sync.Map // "pat:<id>" / "dt:<id>" → time.Time
-	cache   credentialCache
+	cache   *cache.Cache[string, *policies.Principal]
 }
 
 const touchEvery = time.Minute
@@ -41,7 +42,8 @@ func (r *Resolver) touch(ctx context.Context, key string, write func() error) er
 
 // NewResolver resolves credentials against db, verifying job tokens with jobs.
 func NewResolver(db queries.DBTX, jobs *JobVerifier) *Resolver {
-	return &Resolver{db: db, jobs: jobs, now: time.Now}
+	return &Resolver{db: db, jobs: jobs, now: time.Now,
+		cache: cache.New[string, *policies.Principal](credentialTTL, maxCachedCredentials)}
 }
 
 // Resolve returns the principal for c: anonymous for no credential, or
@@ -82,13 +84,12 @@ func (r *Resolver) expired(at *time.Time) bool {
 	return at != nil && !r.now().Before(*at)
 }
 
-// cacheUntil is how long a resolved token may be served from the cache.
-func (r *Resolver) cacheUntil(expires *time.Time) time.Time {
-	until := r.now().Add(credentialTTL)
-	if expires != nil && expires.Before(until) {
-		until = *expires
+// cacheUntil is the expiry bound of a cached token (zero: none).
+func cacheUntil(expires *time.Time) time.Time {
+	if expires == nil {
+		return time.Time{}
 	}
-	return until
+	return *expires
 }
 
 func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.Principal, error) {
@@ -97,7 +98,8 @@ func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.
 	}
 	h := Hash(secret)
 	key := string(h)
-	if p, ok := r.cache.get(key, r.now()); ok {
+	gen := r.cache.Generation()
+	if p, ok := r.cache.Get(key, r.now()); ok {
 		if username != "" && !strings.EqualFold(username, p.Username) {
 			return nil, fmt.Errorf("%w: basic auth user does not own the token", ErrInvalidCredentials)
 		}
@@ -126,7 +128,7 @@ func (r *Resolver) pat(ctx context.Context, secret, username string) (*policies.
 	}
 	p := &policies.Principal{Kind: policies.User, UserID: t.UserID, Username: t.Username,
 		Admin: t.IsAdmin, Scopes: nonNil(t.Scopes), TokenID: t.ID}
-	r.cache.put(key, p, r.cacheUntil(t.ExpiresAt))
+	r.cache.Put(gen, key, p, r.now(), cacheUntil(t.ExpiresAt))
 	return p, nil
 }
 
@@ -136,7 +138,8 @@ func (r *Resolver) deploy(ctx context.Context, secret, username string) (*polici
 	}
 	h := Hash(secret)
 	key := string(h)
-	if p, ok := r.cache.get(key, r.now()); ok {
+	gen := r.cache.Generation()
+	if p, ok := r.cache.Get(key, r.now()); ok {
 		if username != "" && subtle.ConstantTimeCompare([]byte(username), []byte(p.Username)) != 1 {
 			return nil, fmt.Errorf("%w: basic auth user does not match the deploy token", ErrInvalidCredentials)
 		}
@@ -167,7 +170,7 @@ func (r *Resolver) deploy(ctx context.Context, secret, username string) (*polici
 	} else if t.ProjectID != nil {
 		p.DeployDomain = policies.ProjectDomain(*t.ProjectID)
 	}
-	r.cache.put(key, p, r.cacheUntil(t.ExpiresAt))
+	r.cache.Put(gen, key, p, r.now(), cacheUntil(t.ExpiresAt))
 	return p, nil
 }
 
@@ -221,7 +224,8 @@ func RuleFromRow(row queries.JobTrustRule) (TrustRule, error) {
 	if err := json.Unmarshal(row.Conditions, &conds); err != nil {
 		return TrustRule{}, fmt.Errorf("trust rule %d: bad conditions: %w", row.ID, err)
 	}
-	rule := TrustRule{ID: row.ID, ProjectID: row.ProjectID, Issuer: row.Issuer, Audience: row.Audience}
+	rule := TrustRule{ID: row.ID, ProjectID: row.ProjectID, Issuer: row.Issuer, Audience: row.Audience,
+		Description: row.Description, CreatedAt: row.CreatedAt}
 	for _, c := range conds {
 		rule.Conditions = append(rule.Conditions, ClaimCondition{Claim: c.Claim, Op: c.Op, Value: c.Value})
 	}

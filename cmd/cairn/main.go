@@ -25,7 +25,6 @@ import (
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/internal/server"
 	"github.com/cairn-registry/cairn/policies"
-	"github.com/cairn-registry/cairn/projects"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -191,7 +190,7 @@ func admin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	u, token, err := projects.New(pool, enf).Bootstrap(ctx, *username)
+	u, token, err := server.Bootstrap(ctx, pool, enf, *username)
 	if err != nil {
 		return fmt.Errorf("admin bootstrap: %w", err)
 	}

@@ -21,9 +21,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-registry/cairn/audit"
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/handlers"
+	"github.com/cairn-registry/cairn/handlers/health"
+	"github.com/cairn-registry/cairn/internal/outbound"
 	"github.com/cairn-registry/cairn/internal/pgcluster"
 	"github.com/cairn-registry/cairn/internal/tlsca"
 	"github.com/cairn-registry/cairn/modules"
@@ -31,6 +34,7 @@ import (
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/queries"
 	"github.com/cairn-registry/cairn/tokens"
+	"github.com/cairn-registry/cairn/users"
 )
 
 // embeddedDB is the database Cairn creates in its private cluster.
@@ -47,8 +51,12 @@ type Server struct {
 	Listener net.Listener
 
 	Enforcer *policies.Enforcer
+	Resolver *tokens.Resolver
+	Users    *users.Service
 	Projects *projects.Service
+	Tokens   *tokens.Service
 	Modules  *modules.Service
+	Audit    *audit.Service
 
 	cluster    *pgcluster.Cluster
 	http       *http.Server
@@ -198,21 +206,29 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	case <-time.After(60 * time.Second):
 		return nil, errors.New("could not load memberships within 60s")
 	}
+	allow, err := outbound.ParseAllow(cfg.OutboundAllow)
+	if err != nil {
+		return nil, fmt.Errorf("CAIRN_OUTBOUND_ALLOW: %w", err)
+	}
 	s.Projects = projects.New(s.Pool, s.Enforcer)
-	resolver := tokens.NewResolver(s.Pool, tokens.NewJobVerifier(nil))
-	s.Projects.OnCredentialsChanged(resolver.Forget)
-	go resolver.Follow(followCtx, s.Pool, log)
-	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, cfg.MaxUploadBytes)
+	authz := s.Projects.Authorizer()
+	s.Resolver = tokens.NewResolver(s.Pool, tokens.NewJobVerifier(outbound.New(allow)))
+	go s.Resolver.Follow(followCtx, s.Pool, log)
+	s.Users = users.New(s.Pool, s.Enforcer)
+	s.Users.OnCredentialsChanged(s.Resolver.Forget)
+	s.Tokens = tokens.NewService(s.Pool, authz, s.Resolver)
+	s.Audit = audit.New(s.Pool, authz)
+	key, err := queries.New(s.Pool).EnsureInstanceSecret(ctx, queries.EnsureInstanceSecretParams{Name: "download-signing-key", Value: randomKey()})
+	if err != nil {
+		return nil, fmt.Errorf("download signing key: %w", err)
+	}
+	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, modules.NewLinks(tokens.NewDownloadSigner(key), s.URL), cfg.MaxUploadBytes)
 	go s.Modules.Follow(followCtx, s.Pool, log)
 	s.counterDone = make(chan struct{})
 	go func() {
 		defer close(s.counterDone)
 		s.Modules.RunCounter(followCtx, 5*time.Second, log)
 	}()
-	key, err := queries.New(s.Pool).EnsureInstanceSecret(ctx, queries.EnsureInstanceSecretParams{Name: "download-signing-key", Value: randomKey()})
-	if err != nil {
-		return nil, fmt.Errorf("download signing key: %w", err)
-	}
 
 	var tlsCfg *tls.Config
 	if !cfg.Insecure {
@@ -234,11 +250,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	handler := handlers.New(handlers.Deps{
 		Log:       log,
 		PublicURL: s.URL,
-		Ready:     map[string]handlers.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
-		Resolver:  resolver,
+		Ready:     map[string]health.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
+		Resolver:  s.Resolver,
+		Users:     s.Users,
 		Projects:  s.Projects,
+		Tokens:    s.Tokens,
 		Modules:   s.Modules,
-		Signer:    tokens.NewDownloadSigner(key),
+		Audit:     s.Audit,
 	})
 	s.http = &http.Server{
 		Handler:           handler,
@@ -261,6 +279,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		s.served <- err
 	}()
 	return s, nil
+}
+
+// Bootstrap creates the administrator username if absent (it must
+// otherwise be an active administrator) and mints them a new api-scoped
+// personal access token.
+func (s *Server) Bootstrap(ctx context.Context, username string) (users.User, string, error) {
+	return Bootstrap(ctx, s.Pool, s.Enforcer, username)
+}
+
+// Bootstrap is cairn admin bootstrap on an open database.
+func Bootstrap(ctx context.Context, pool *pgxpool.Pool, enf *policies.Enforcer, username string) (users.User, string, error) {
+	u, err := users.New(pool, enf).EnsureAdmin(ctx, username)
+	if err != nil {
+		return u, "", err
+	}
+	tok, err := tokens.NewService(pool, policies.NewAuthorizer(enf), nil).Bootstrap(ctx, users.System, u.ID)
+	return u, tok, err
 }
 
 // Done delivers the serve loop's error when it stops on its own.

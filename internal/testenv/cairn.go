@@ -27,6 +27,7 @@ var (
 // or one built once for this test process.
 func Binary(t testing.TB) string {
 	t.Helper()
+	SkipShort(t, "the cairn binary and its embedded PostgreSQL")
 	binOnce.Do(func() {
 		if p := os.Getenv("CAIRN_BIN"); p != "" {
 			binPath = p
@@ -92,6 +93,10 @@ func StartCairn(t testing.TB, env map[string]string) *Proc {
 	bin := Binary(t)
 	if env["CAIRN_LISTEN"] == "" {
 		env["CAIRN_LISTEN"] = FreeAddr(t)
+	}
+	if _, ok := env["CAIRN_OUTBOUND_ALLOW"]; !ok {
+		// Test issuers and repositories run on loopback.
+		env["CAIRN_OUTBOUND_ALLOW"] = "127.0.0.1,localhost"
 	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = os.Environ()

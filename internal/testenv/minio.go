@@ -181,6 +181,7 @@ func stopMinIO() {
 // (MinIO; moto_server only when MinIO cannot be built), starting it on first use.
 func S3(t testing.TB) blobs.S3Config {
 	t.Helper()
+	SkipShort(t, "MinIO")
 	s3Once.Do(startS3)
 	Require(t, s3Err, "S3 server (MinIO)")
 	bucket := fmt.Sprintf("t-%d", time.Now().UnixNano())

@@ -98,9 +98,19 @@ func startPostgres() {
 	}
 }
 
+// SkipShort skips t under go test -short (make test-unit): the unit tier
+// runs without PostgreSQL, MinIO, Chromium or the terraform CLI.
+func SkipShort(t testing.TB, component string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s; -short runs the unit tests only", component)
+	}
+}
+
 // Cluster returns the harness's PostgreSQL cluster, starting it on first use.
 func Cluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
+	SkipShort(t, "PostgreSQL")
 	pgOnce.Do(startPostgres)
 	Require(t, pgErr, "PostgreSQL")
 	return pgCluster

@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -413,6 +414,139 @@ func TestScanAccepts(t *testing.T) {
 				if !maps.Equal(got, tt.want) {
 					t.Errorf("visited files:\n got  %q\n want %q", got, tt.want)
 				}
+			})
+		}
+	}
+}
+
+// TestChainedSymlinkEscape covers links whose targets stay inside the module
+// when read as text but leave it once the archive's other links are
+// followed, the way they would be after extraction.
+func TestChainedSymlinkEscape(t *testing.T) {
+	// chain returns n links, each pointing to the next, the last to
+	// main.tf; with reverse, the last link has the first name.
+	chain := func(n int, reverse bool) []member {
+		name := func(i int) string {
+			if reverse {
+				i = n - 1 - i
+			}
+			return fmt.Sprintf("l%02d", i)
+		}
+		ms := []member{file("main.tf", "m")}
+		for i := range n {
+			to := "main.tf"
+			if i < n-1 {
+				to = name(i + 1)
+			}
+			ms = append(ms, symlink(name(i), to))
+		}
+		return ms
+	}
+	tests := []struct {
+		name    string
+		members []member
+		want    string // the exact Reason; "" means the archive is accepted
+	}{
+		{
+			name:    "link to the root followed three times",
+			members: []member{symlink("l", "."), symlink("esc", "l/l/l/../../../etc/passwd")},
+			want:    `archive entry "esc" is a symbolic link pointing outside the module through the symbolic link "l" (l/l/l/../../../etc/passwd)`,
+		},
+		{
+			name:    "the escaping link comes first",
+			members: []member{symlink("esc", "l/l/../../x"), file("main.tf", "m"), symlink("l", ".")},
+			want:    `archive entry "esc" is a symbolic link pointing outside the module through the symbolic link "l" (l/l/../../x)`,
+		},
+		{
+			name:    "link to a parent directory",
+			members: []member{dir("a/"), symlink("a/up", ".."), symlink("esc", "a/up/a/up/../x")},
+			want:    `archive entry "esc" is a symbolic link pointing outside the module through the symbolic link "a/up" (a/up/a/up/../x)`,
+		},
+		{
+			name:    "link to a link",
+			members: []member{symlink("x/p", ".."), symlink("q", "x/p"), symlink("w", "q/q/../../y")},
+			want:    `archive entry "w" is a symbolic link pointing outside the module through the symbolic link "q" (q/q/../../y)`,
+		},
+		{
+			name:    "from a subdirectory",
+			members: []member{symlink("sub/dir/up", "../.."), symlink("sub/esc", "dir/up/..")},
+			want:    `archive entry "sub/esc" is a symbolic link pointing outside the module through the symbolic link "sub/dir/up" (dir/up/..)`,
+		},
+		{
+			name:    "backslashes",
+			members: []member{symlink("l", "."), symlink("esc", `l\l\..\..\x`)},
+			want:    `archive entry "esc" is a symbolic link pointing outside the module through the symbolic link "l" (l\l\..\..\x)`,
+		},
+		{
+			name:    "as written in the finding (already refused as text)",
+			members: []member{symlink("l", "."), symlink("esc", "l/l/l/../../../../etc/passwd")},
+			want:    `archive entry "esc" is a symbolic link pointing outside the module (l/l/l/../../../../etc/passwd)`,
+		},
+		{
+			name:    "inside once followed but outside as text",
+			members: []member{file("main.tf", "m"), dir("modules/a/"), symlink("m", "modules/a"), symlink("lex", "m/../../main.tf")},
+			want:    `archive entry "lex" is a symbolic link pointing outside the module (m/../../main.tf)`,
+		},
+		{
+			name:    "two links in a loop",
+			members: []member{symlink("a", "b"), symlink("b", "a")},
+			want:    `archive entry "a" is a symbolic link that leads back to itself (b)`,
+		},
+		{
+			name:    "link through itself",
+			members: []member{dir("d/"), symlink("d/l", "../d/l/x")},
+			want:    `archive entry "d/l" is a symbolic link that leads back to itself (../d/l/x)`,
+		},
+		{
+			name:    "chain too long",
+			members: chain(maxLinkDepth+2, false),
+			want:    fmt.Sprintf(`archive entry "l00" is a symbolic link through more than %d other symbolic links`, maxLinkDepth),
+		},
+		{
+			name:    "chain too long, named from its end",
+			members: chain(maxLinkDepth+2, true),
+			want:    fmt.Sprintf(`archive entry "l%02d" is a symbolic link through more than %d other symbolic links`, maxLinkDepth+1, maxLinkDepth),
+		},
+		{
+			name:    "chain at the limit",
+			members: chain(maxLinkDepth+1, false),
+		},
+		{
+			name:    "chain at the limit, named from its end",
+			members: chain(maxLinkDepth+1, true),
+		},
+		{
+			name:    "in-tree relative link",
+			members: []member{file("modules/b/file.tf", "b"), symlink("modules/a/link", "../b/file.tf")},
+		},
+		{
+			name:    "through a link to the root",
+			members: []member{file("main.tf", "m"), symlink("l", "."), symlink("ok", "l/l/l/main.tf")},
+		},
+		{
+			name:    "through a link to a sibling directory",
+			members: []member{file("modules/b/file.tf", "b"), symlink("modules/a/shared", "../b"), symlink("modules/a/x.tf", "shared/file.tf")},
+		},
+		{
+			name:    "up through a link, staying inside",
+			members: []member{dir("a/b/"), symlink("a/b/up", ".."), symlink("ok", "a/b/up/../b")},
+		},
+		{
+			name:    "dangling link",
+			members: []member{symlink("modules/a/missing", "../../nowhere/x.tf")},
+		},
+	}
+	for _, tt := range tests {
+		for _, b := range builders {
+			t.Run(tt.name+"/"+string(b.format), func(t *testing.T) {
+				_, _, err := collect(b.build(t, tt.members...), DefaultLimits())
+				if tt.want == "" {
+					if err != nil {
+						t.Fatalf("Scan: unexpected error: %v", err)
+					}
+					return
+				}
+				assertInvalid(t, err, tt.want)
 			})
 		}
 	}

@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.json from the current output")
+	"github.com/cairn-registry/cairn/internal/testenv"
+)
 
 func extractFixture(t *testing.T, name string) *Module {
 	t.Helper()
@@ -42,41 +40,9 @@ func TestExtractGolden(t *testing.T) {
 	for _, name := range []string{"complete", "broken", "hostile"} {
 		t.Run(name, func(t *testing.T) {
 			got := encode(t, extractFixture(t, name))
-			golden := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./modules/metadata -run TestExtractGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Extract(%s) differs from %s at %s\nre-run with -update and review the diff if the change is intended",
-					name, golden, firstDifference(got, want))
-			}
+			testenv.Golden(t, filepath.Join("testdata", "golden", name+".json"), got)
 		})
 	}
-}
-
-// firstDifference names the first line where got and want differ.
-func firstDifference(got, want []byte) string {
-	g := strings.Split(string(got), "\n")
-	w := strings.Split(string(want), "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return "line " + strconv.Itoa(i+1) + ":\n  got:  " + gl + "\n  want: " + wl
-		}
-	}
-	return "(no line differs)"
 }
 
 func TestExtractRoundTrip(t *testing.T) {

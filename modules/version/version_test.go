@@ -248,35 +248,3 @@ func TestStringOfHandBuiltVersion(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
-
-func FuzzParse(f *testing.F) {
-	for _, s := range []string{
-		"", "1.2.3", "0.0.0", "1.0.0-alpha.1", "1.0.0-beta+exp.sha.5114f85", "v1.0.0", "1.0", "01.0.0",
-		"1.0.0-", "1.0.0-01", "1..0", " 1.0.0", "18446744073709551616.0.0", "1.0.0+a..b", "1.0.0-x-y-z.--",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, err := Parse(s)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Parse(%q) error %v does not match ErrInvalid", s, err)
-			}
-			return
-		}
-		if v.String() != s {
-			t.Fatalf("Parse(%q).String() = %q", s, v.String())
-		}
-		again, err := Parse(v.String())
-		if err != nil {
-			t.Fatalf("Parse(%q) ok but reparsing its String() failed: %v", s, err)
-		}
-		if Compare(v, again) != 0 {
-			t.Fatalf("Parse(%q) and its reparse compare unequal", s)
-		}
-		hand := Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch, Prerelease: v.Prerelease, Build: v.Build}
-		if hand.String() != s {
-			t.Fatalf("fields of Parse(%q) format as %q", s, hand.String())
-		}
-	})
-}

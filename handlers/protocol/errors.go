@@ -1,0 +1,42 @@
+package protocol
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cairn-registry/cairn/errs"
+	"github.com/cairn-registry/cairn/handlers/middleware"
+)
+
+// writeError answers a failure in the registry protocol's shape,
+// {"errors": [...]}, with GitLab's "message" beside it (the same handlers
+// serve GitLab's mount); the one translation of errors for this surface.
+func writeError(c *gin.Context, err error) {
+	switch errs.KindOf(err) {
+	case errs.Unauthenticated:
+		middleware.Challenge(c)
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"errors": []string{"Unauthorized: credentials are required for this module"}, "message": "401 Unauthorized"})
+	case errs.Forbidden:
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"errors": []string{"Forbidden"}, "message": "403 Forbidden"})
+	case errs.NotFound:
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"errors": []string{"Not Found"}, "message": "404 Not Found"})
+	case errs.Unavailable:
+		middleware.Logger(c).Warn("module request failed: a dependency is unavailable", "error", err)
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"errors": []string{"Service Unavailable: try again shortly"}, "message": "503 Service Unavailable"})
+	default:
+		middleware.Logger(c).Error("module request failed", "error", err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"errors": []string{"Internal Server Error"}, "message": "500 Internal Server Error", "request_id": middleware.ID(c)})
+	}
+}
+
+// writeFileError answers a refused archive download: a bad, expired or
+// misplaced token and an unknown archive look the same (403).
+func writeFileError(c *gin.Context, err error) {
+	switch errs.KindOf(err) {
+	case errs.Forbidden, errs.NotFound:
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"message": "403 Forbidden - " + errs.Message(err)})
+	default:
+		writeError(c, err)
+	}
+}

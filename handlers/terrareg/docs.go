@@ -1,0 +1,339 @@
+package terrareg
+
+import (
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cairn-registry/cairn/blobs"
+	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/modules"
+	"github.com/cairn-registry/cairn/modules/archive"
+	"github.com/cairn-registry/cairn/modules/metadata"
+)
+
+// trmPathEntry lists a submodule or an example. href is the part's details
+// endpoint (Terrareg links its UI page, which Cairn does not have).
+type trmPathEntry struct {
+	Path string `json:"path"`
+	Href string `json:"href"`
+}
+
+// submodules is GET .../:version/submodules.
+func (t *terraregModules) submodules(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	out := []trmPathEntry{}
+	for _, sm := range m.Submodules {
+		out = append(out, trmPathEntry{Path: sm.Path, Href: trmVersionPath(mod, v) + "/submodules/details/" + trmEscapePath(sm.Path)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// examples is GET .../:version/examples.
+func (t *terraregModules) examples(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	out := []trmPathEntry{}
+	for _, ex := range m.Examples {
+		out = append(out, trmPathEntry{Path: ex.Path, Href: trmVersionPath(mod, v) + "/examples/details/" + trmEscapePath(ex.Path)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// trmPartDetails is Terrareg's submodule or example details.
+type trmPartDetails struct {
+	trmSpecWithModules
+	DisplaySourceURL           string   `json:"display_source_url"`
+	SecurityFailures           int      `json:"security_failures"`
+	SecurityResults            []any    `json:"security_results"`
+	GraphURL                   string   `json:"graph_url"`
+	UsageExample               string   `json:"usage_example"`
+	TerraformVersionConstraint *string  `json:"terraform_version_constraint"`
+	CostAnalysis               *trmCost `json:"cost_analysis,omitempty"`
+}
+
+// trmCost is Terrareg's Infracost estimate of an example; Cairn runs no
+// Infracost, so the cost is always null.
+type trmCost struct {
+	YearlyCost *string `json:"yearly_cost"`
+}
+
+// partDetails describes a submodule (graphKind "submodule") or an example
+// (graphKind "example"). calls are the module calls to show.
+func (t *terraregModules) partDetails(c *gin.Context, mod *modules.Module, v modules.Version, m *metadata.Module,
+	p metadata.Part, calls []metadata.ModuleCall, graphKind string) {
+	spec, err := trmSpecOf(p, calls, c.Query("output") == "html")
+	if err != nil {
+		trmInternalError(c, err)
+		return
+	}
+	constraint := modules.TerraformVersionConstraint(p)
+	if constraint == "" {
+		constraint = modules.TerraformVersionConstraint(m.Root)
+	}
+	d := trmPartDetails{
+		trmSpecWithModules:         spec,
+		DisplaySourceURL:           t.browseURL(mod, m, v, p.Path),
+		GraphURL:                   trmVersionPath(mod, v) + "/graph/data/" + graphKind + "/" + trmEscapePath(p.Path),
+		UsageExample:               trmPartUsage(p, t.address(mod), v.Version),
+		TerraformVersionConstraint: trmOptional(constraint),
+	}
+	if graphKind == "example" {
+		d.CostAnalysis = &trmCost{}
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+// trmPartUsage is the usage example of submodule or example p: a module
+// block calling address//p.Path with p's required inputs, named after the
+// module as the root's is. metadata.UsageExample takes an address whose host
+// has a port (127.0.0.1:8443/acme/vpc/aws//modules/x) for a URL and would
+// name the block after the directory ("modules"), so the block is generated
+// for the module's address and its source then pointed at the part, when
+// the part's path needs no HCL escaping (archive paths practically never do).
+func trmPartUsage(p metadata.Part, address, version string) string {
+	m := &metadata.Module{Root: p}
+	full := address + "//" + p.Path
+	plain := func(r rune) bool {
+		return r == '.' || r == '_' || r == '/' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+	}
+	if strings.ContainsFunc(p.Path, func(r rune) bool { return !plain(r) }) {
+		return m.UsageExample(full, version)
+	}
+	return strings.Replace(m.UsageExample(address, version), `"`+address+`"`, `"`+full+`"`, 1)
+}
+
+// submoduleDetails is GET .../:version/submodules/details/*submodule.
+func (t *terraregModules) submoduleDetails(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	sm, ok := modules.Submodule(m, c.Param("submodule"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	t.partDetails(c, mod, v, m, sm, sm.ModuleCalls, "submodule")
+}
+
+// exampleDetails is GET .../:version/examples/details/*example. The
+// example's calls of its own module ("../..") are shown as calls of the
+// registry address, as its files are (see exampleFile).
+func (t *terraregModules) exampleDetails(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	ex, ok := modules.Example(m, c.Param("example"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	t.partDetails(c, mod, v, m, ex.Part, modules.RegistryCalls(ex.Part, t.address(mod), v.Version), "example")
+}
+
+// readme is GET .../:version/readme_html: the root README rendered by
+// markdown.Render (sanitized), as a JSON string; null without a README.
+func (t *terraregModules) readme(c *gin.Context) {
+	_, _, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	trmReadmeHTML(c, m.Root.Readme)
+}
+
+// submoduleReadme is GET .../:version/submodules/readme_html/*submodule.
+func (t *terraregModules) submoduleReadme(c *gin.Context) {
+	_, _, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	sm, ok := modules.Submodule(m, c.Param("submodule"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	trmReadmeHTML(c, sm.Readme)
+}
+
+// exampleReadme is GET .../:version/examples/readme_html/*example.
+func (t *terraregModules) exampleReadme(c *gin.Context) {
+	_, _, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	ex, ok := modules.Example(m, c.Param("example"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	trmReadmeHTML(c, ex.Readme)
+}
+
+// trmFileEntry is one file of an example.
+type trmFileEntry struct {
+	Filename    string `json:"filename"`
+	Path        string `json:"path"`
+	ContentHref string `json:"content_href"`
+}
+
+// exampleFileList is GET .../:version/examples/filelist/*example: the
+// example's files, main.tf first. An unknown example is 404 (Terrareg
+// answers an empty list).
+func (t *terraregModules) exampleFileList(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	ex, ok := modules.Example(m, c.Param("example"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	out := []trmFileEntry{}
+	for _, f := range modules.ExampleFiles(ex) {
+		full := ex.Path + "/" + f.Path
+		out = append(out, trmFileEntry{Filename: path.Base(f.Path), Path: full,
+			ContentHref: trmVersionPath(mod, v) + "/examples/file/" + trmEscapePath(full)})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// exampleFile is GET .../:version/examples/file/*path (the path from the
+// archive root, "examples/basic/main.tf"): the file as a JSON string, with
+// the relative module sources of .tf files pointing at the registry
+// (modules.ExampleFileContent) and the text HTML-escaped, as Terrareg's UI
+// inserts it into the page as HTML. An unknown file is 404 (Terrareg answers
+// 200 with a message).
+func (t *terraregModules) exampleFile(c *gin.Context) {
+	mod, v, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	ex, f, ok := modules.ExampleFile(m, c.Param("path"))
+	if !ok {
+		trmNotFound(c)
+		return
+	}
+	c.JSON(http.StatusOK, trmHTMLText.Replace(modules.ExampleFileContent(ex, f, t.address(mod), v.Version)))
+}
+
+// variableTemplate is GET .../:version/variable_template: Terrareg's usage
+// builder (modules.VariableTemplate); additional_help is escaped text, or
+// rendered Markdown with ?output=html.
+func (t *terraregModules) variableTemplate(c *gin.Context) {
+	_, _, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	html := c.Query("output") == "html"
+	vars := modules.VariableTemplate(m)
+	for i := range vars {
+		help, err := trmDescription(vars[i].AdditionalHelp, html)
+		if err != nil {
+			trmInternalError(c, err)
+			return
+		}
+		vars[i].AdditionalHelp = help
+	}
+	c.JSON(http.StatusOK, vars)
+}
+
+// trmReadmeNames are the root files served by the files endpoint: Cairn
+// keeps the root README from an upload, not its LICENSE or CHANGELOG, so
+// additional_tab_files is always empty and only the README can be asked for.
+var trmReadmeNames = map[string]bool{"readme.md": true, "readme.markdown": true, "readme": true}
+
+// file is GET .../:version/files/*path, Terrareg's additional tab files:
+// the root README, rendered as HTML in a JSON string; anything else is 404.
+func (t *terraregModules) file(c *gin.Context) {
+	_, _, m, ok := t.docs(c, false)
+	if !ok {
+		return
+	}
+	name := strings.TrimPrefix(path.Clean("/"+c.Param("path")), "/")
+	if !trmReadmeNames[strings.ToLower(name)] || strings.TrimSpace(m.Root.Readme) == "" {
+		trmNotFound(c)
+		return
+	}
+	trmReadmeHTML(c, m.Root.Readme)
+}
+
+// graph serves .../:version/graph/data (kind ""), .../graph/data/submodule/
+// *path and .../graph/data/example/*path: modules.GraphOf, with Terrareg's
+// full_resource_names and full_module_names arguments.
+func (t *terraregModules) graph(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		_, _, m, ok := t.docs(c, true)
+		if !ok {
+			return
+		}
+		partPath := ""
+		switch kind {
+		case "submodule":
+			sm, ok := modules.Submodule(m, c.Param("path"))
+			if !ok {
+				trmNotFound(c)
+				return
+			}
+			partPath = sm.Path
+		case "example":
+			ex, ok := modules.Example(m, c.Param("path"))
+			if !ok {
+				trmNotFound(c)
+				return
+			}
+			partPath = ex.Path
+		}
+		g, ok := modules.GraphOf(m, partPath, modules.GraphOptions{
+			FullResourceNames: trmTruthy(c.Query("full_resource_names")),
+			FullModuleNames:   trmTruthy(c.Query("full_module_names")),
+		})
+		if !ok {
+			trmNotFound(c)
+			return
+		}
+		c.JSON(http.StatusOK, g)
+	}
+}
+
+// sourceZip is GET .../:version/source.zip: the uploaded archive, whatever
+// its format, re-encoded as a zip while it streams (archive.WriteZip reads
+// the blob entry by entry; nothing is buffered whole). The archive was
+// validated at upload, so a failure here is a storage failure; the
+// connection is then cut, where HTTP/1.1 allows, so the client sees an
+// error rather than a short zip.
+func (t *terraregModules) sourceZip(c *gin.Context) {
+	mod, v, ok := t.findVersion(c, false)
+	if !ok {
+		return
+	}
+	obj, info, err := t.svc.Blobs().Get(c.Request.Context(), v.BlobKey)
+	if err != nil {
+		trmInternalError(c, err)
+		return
+	}
+	defer obj.Close()
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.zip"`, mod.Name, mod.System, v.Version))
+	c.Header("Cache-Control", "private, no-store")
+	c.Status(http.StatusOK)
+	if err := archive.WriteZip(c.Writer, blobs.ReaderAt(obj), info.Size, t.svc.ArchiveLimits()); err != nil {
+		middleware.Logger(c).Error("source zip failed", "module", mod.Namespace+"/"+mod.Name+"/"+mod.System, "version", v.Version, "error", err)
+		c.Abort()
+		if hj, ok := c.Writer.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+	}
+}

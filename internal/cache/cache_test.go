@@ -1,0 +1,60 @@
+package cache
+
+import (
+	"testing"
+	"time"
+)
+
+func TestGetPutExpiry(t *testing.T) {
+	c := New[string, int](time.Minute, 10)
+	now := time.Unix(1000, 0)
+	c.Put(c.Generation(), "a", 1, now, time.Time{})
+	if v, ok := c.Get("a", now.Add(59*time.Second)); !ok || v != 1 {
+		t.Fatalf("Get before the TTL = %d, %v; want 1, true", v, ok)
+	}
+	if _, ok := c.Get("a", now.Add(time.Minute)); ok {
+		t.Fatal("Get at the TTL found the entry; want it expired")
+	}
+	c.Put(c.Generation(), "b", 2, now, now.Add(time.Second))
+	if _, ok := c.Get("b", now.Add(2*time.Second)); ok {
+		t.Fatal("an entry with an earlier bound outlived it")
+	}
+}
+
+func TestClearAndCapacity(t *testing.T) {
+	c := New[int, int](time.Minute, 3)
+	now := time.Now()
+	for i := range 3 {
+		c.Put(c.Generation(), i, i, now, time.Time{})
+	}
+	c.Put(c.Generation(), 3, 3, now, time.Time{}) // full: emptied first
+	if _, ok := c.Get(0, now); ok {
+		t.Fatal("a full cache kept its old entries")
+	}
+	if _, ok := c.Get(3, now); !ok {
+		t.Fatal("the entry put into a full cache is missing")
+	}
+	c.Clear()
+	if _, ok := c.Get(3, now); ok {
+		t.Fatal("Clear left an entry")
+	}
+}
+
+// TestRevokedCredentialNotRecached is the regression test of the finding
+// "revoked credential re-cached": a lookup that read the database before a
+// revocation must not put the old answer back after the revocation cleared
+// the cache.
+func TestRevokedCredentialNotRecached(t *testing.T) {
+	c := New[string, string](time.Minute, 10)
+	now := time.Now()
+	gen := c.Generation() // the lookup starts and reads the token: still valid
+	c.Clear()             // meanwhile the token is revoked and the cache cleared
+	c.Put(gen, "token", "principal", now, time.Time{})
+	if _, ok := c.Get("token", now); ok {
+		t.Fatal("a lookup begun before a Clear put its stale answer back")
+	}
+	c.Put(c.Generation(), "token", "principal", now, time.Time{})
+	if _, ok := c.Get("token", now); !ok {
+		t.Fatal("a lookup begun after the Clear was not cached")
+	}
+}
