@@ -12,6 +12,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
 	type member struct{ Level int }

@@ -259,6 +259,7 @@ func (e *catalogEnv) golden(name, body string) {
 // TestCatalogVisibility lists, searches, counts and summarises the catalog
 // as four callers and checks each sees exactly the modules it may read.
 func TestCatalogVisibility(t *testing.T) {
+	t.Parallel()
 	e := startCatalog(t)
 	all := slices.Concat(catalogPublic, catalogInternal, catalogPrivate)
 	callers := []struct {
@@ -399,6 +400,7 @@ func TestCatalogVisibility(t *testing.T) {
 // first (ties by downloads), then name prefix, then a word of the name,
 // then description matches.
 func TestCatalogSearchRanking(t *testing.T) {
+	t.Parallel()
 	e := startCatalog(t)
 	for _, c := range []struct {
 		q     string
@@ -451,6 +453,7 @@ func TestCatalogSearchRanking(t *testing.T) {
 // TestCatalogEndpoints compares every catalog endpoint's answer with its
 // golden file and checks the errors.
 func TestCatalogEndpoints(t *testing.T) {
+	t.Parallel()
 	e := startCatalog(t)
 	for _, g := range []struct {
 		name, token, path string

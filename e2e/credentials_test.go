@@ -15,6 +15,7 @@ import (
 // user must take effect on the next use on the replica that made the change,
 // and within moments on every other replica.
 func TestRevocationReachesEveryReplica(t *testing.T) {
+	t.Parallel()
 	db := testenv.DatabaseURL(t)
 	a := startInProcess(t, map[string]string{"CAIRN_DATABASE_URL": db})
 	b := startInProcess(t, map[string]string{"CAIRN_DATABASE_URL": db})
@@ -80,6 +81,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 // publishing replica and within moments on the others, and so is a project
 // becoming private.
 func TestModuleChangesReachEveryReplica(t *testing.T) {
+	t.Parallel()
 	db := testenv.DatabaseURL(t)
 	a := startInProcess(t, map[string]string{"CAIRN_DATABASE_URL": db})
 	b := startInProcess(t, map[string]string{"CAIRN_DATABASE_URL": db})

@@ -11,6 +11,7 @@ import (
 // delete them, after which "latest" moves back, the archive is gone, and a
 // module without versions disappears.
 func TestDeleteModuleVersions(t *testing.T) {
+	t.Parallel()
 	s := startInProcess(t, nil)
 	var g struct{ ID int64 }
 	s.json("POST", "/groups", map[string]any{"path": "acme", "name": "acme"}, &g)

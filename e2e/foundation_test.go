@@ -16,6 +16,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // make run's path: embedded PostgreSQL, filesystem blobs, generated TLS.
 // Stopping and starting again keeps the data and the CA.
 func TestServeEmbeddedDefaultsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	testenv.Cluster(t) // fails under CI=true when PostgreSQL binaries are missing
 	dataDir := testenv.DataDir(t)
 	env := map[string]string{"CAIRN_DATA_DIR": dataDir}
@@ -49,6 +50,7 @@ func TestServeEmbeddedDefaultsSurviveRestart(t *testing.T) {
 
 // The production shape: external PostgreSQL and S3 (MinIO).
 func TestServeExternalDatabaseAndS3(t *testing.T) {
+	t.Parallel()
 	s3 := testenv.S3(t)
 	p := testenv.StartCairn(t, map[string]string{
 		"CAIRN_DATA_DIR":      t.TempDir(),

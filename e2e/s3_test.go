@@ -15,6 +15,7 @@ import (
 // the object store: Cairn's signed URL answers go-getter's HEAD itself and
 // redirects the GET to a presigned S3 URL.
 func TestPresignedS3Downloads(t *testing.T) {
+	t.Parallel()
 	requireTerraform(t)
 	s3 := testenv.S3(t)
 	s := startInProcess(t, map[string]string{

@@ -173,6 +173,7 @@ func requireTerraform(t *testing.T) {
 // over real HTTPS discovery with each token kind, the latest matching
 // version by semantic order wins, and a private module needs credentials.
 func TestTerraformInitAgainstCairn(t *testing.T) {
+	t.Parallel()
 	requireTerraform(t)
 	r := startRegistry(t)
 	issuer := testenv.NewIssuer(t)

@@ -169,6 +169,7 @@ func (e *terraregEnv) golden(name, body string) {
 // TestTerraregModuleEndpoints calls every Terrareg module endpoint on the
 // complete fixture and compares the answers with golden files.
 func TestTerraregModuleEndpoints(t *testing.T) {
+	t.Parallel()
 	e := startTerrareg(t)
 	const v = "acme/vpc/aws/1.4.0"
 	cases := []struct{ golden, path string }{
@@ -230,6 +231,7 @@ func TestTerraregModuleEndpoints(t *testing.T) {
 
 // TestTerraregMissing covers Terrareg's answers for things that do not exist.
 func TestTerraregMissing(t *testing.T) {
+	t.Parallel()
 	e := startTerrareg(t)
 	const v = "acme/vpc/aws/1.4.0"
 	const notFound = `{"errors":["Not Found"]}`
@@ -299,6 +301,7 @@ func TestTerraregMissing(t *testing.T) {
 // TestTerraregVisibility checks that private modules are served to members
 // only, and that refusals never reveal that a private module exists.
 func TestTerraregVisibility(t *testing.T) {
+	t.Parallel()
 	e := startTerrareg(t)
 	endpoints := []string{
 		"", "/versions", "/integrations", "/1.0.0", "/1.0.0/submodules", "/1.0.0/submodules/details/modules/subnets",
@@ -359,6 +362,7 @@ func TestTerraregVisibility(t *testing.T) {
 // descriptions come back harmless, and that markdown.Render's output is
 // exactly what is served.
 func TestTerraregHostileReadme(t *testing.T) {
+	t.Parallel()
 	e := startTerrareg(t)
 	want, err := markdown.Render([]byte(e.hostileReadme))
 	if err != nil {
@@ -420,6 +424,7 @@ func terraregStrings(v any, keys ...string) []string {
 
 // TestTerraregSourceZip checks that source.zip holds exactly the uploaded files.
 func TestTerraregSourceZip(t *testing.T) {
+	t.Parallel()
 	e := startTerrareg(t)
 	code, hdr, body := e.do("GET", "/v1/terrareg/modules/acme/vpc/aws/1.4.0/source.zip", nil, nil)
 	if code != 200 || hdr.Get("Content-Type") != "application/zip" ||

@@ -139,6 +139,7 @@ func zipOf(entries ...entry) []byte {
 var goodModule = tgz(entry{name: "main.tf", body: "output \"x\" { value = 1 }\n"})
 
 func TestUploadRejectsBadInputAndLeavesNothing(t *testing.T) {
+	t.Parallel()
 	s := startInProcess(t, map[string]string{"CAIRN_MAX_UPLOAD_SIZE": "2000000"})
 	var g struct{ ID int64 }
 	s.json("POST", "/groups", map[string]any{"path": "acme", "name": "acme"}, &g)
@@ -203,6 +204,7 @@ func TestUploadRejectsBadInputAndLeavesNothing(t *testing.T) {
 }
 
 func TestConcurrentUploadsOfOneVersion(t *testing.T) {
+	t.Parallel()
 	s := startInProcess(t, nil)
 	var g struct{ ID int64 }
 	s.json("POST", "/groups", map[string]any{"path": "acme", "name": "acme"}, &g)
@@ -236,6 +238,7 @@ func TestConcurrentUploadsOfOneVersion(t *testing.T) {
 }
 
 func TestDownloadURLs(t *testing.T) {
+	t.Parallel()
 	s := startInProcess(t, nil)
 	var g struct{ ID int64 }
 	s.json("POST", "/groups", map[string]any{"path": "acme", "name": "acme"}, &g)

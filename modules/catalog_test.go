@@ -121,6 +121,7 @@ func (f *catalogFixture) exec(sql string, args ...any) {
 // every write that changes it: a new latest version, metadata rewritten in
 // place, a renamed namespace, a project made private.
 func TestSearchDocumentFollowsWrites(t *testing.T) {
+	t.Parallel()
 	f := newCatalogFixture(t)
 	anon := policies.AnonymousPrincipal
 	f.project("acme", "net", "public")
@@ -176,6 +177,7 @@ func TestSearchDocumentFollowsWrites(t *testing.T) {
 // per-day rows through flushes (new rows and added counts) and a deleted
 // version.
 func TestDownloadTotalsFollowCounts(t *testing.T) {
+	t.Parallel()
 	f := newCatalogFixture(t)
 	ctx := context.Background()
 	f.project("acme", "net", "public")
@@ -225,6 +227,7 @@ func TestDownloadTotalsFollowCounts(t *testing.T) {
 // TestSearchPaging checks More and Total on lists and searches, and the
 // filters that exclude everything.
 func TestSearchPaging(t *testing.T) {
+	t.Parallel()
 	f := newCatalogFixture(t)
 	ctx := context.Background()
 	f.project("acme", "net", "public")

@@ -42,6 +42,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // Two replicas: a change written through one database connection reaches
 // both enforcers through LISTEN/NOTIFY, without a reload.
 func TestLoadAndFollowChanges(t *testing.T) {
+	t.Parallel()
 	pool := testenv.Pool(t)
 	seed(t, pool)
 	ctx, cancel := context.WithCancel(context.Background())

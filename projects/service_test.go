@@ -47,6 +47,7 @@ func user(t *testing.T, svc fixture, admin *policies.Principal, name string) *po
 }
 
 func TestNamespaceKeepsAnOwner(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	alice, bob := user(t, svc, admin, "alice"), user(t, svc, admin, "bob")
@@ -82,6 +83,7 @@ func TestNamespaceKeepsAnOwner(t *testing.T) {
 }
 
 func TestListGroupsPagesOverInvisibleRows(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	carol := user(t, svc, admin, "carol")

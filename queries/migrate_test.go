@@ -14,6 +14,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestMigrateTwiceIsNoOp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := testenv.EmptyDatabaseURL(t)
 	n, err := queries.Migrate(ctx, url)
@@ -37,6 +38,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 }
 
 func TestConcurrentMigrateAppliesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := testenv.EmptyDatabaseURL(t)
 	var wg sync.WaitGroup

@@ -49,6 +49,7 @@ func TestExtract(t *testing.T) {
 // Expired, revoked and blocked credentials are refused; valid ones resolve
 // to the right principal.
 func TestResolveStoredTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
 	r := tokens.NewResolver(pool, nil)

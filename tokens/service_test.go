@@ -35,6 +35,7 @@ func newTokenService(t *testing.T, name string) (*tokens.Service, *policies.Prin
 }
 
 func TestManagingTokensNeedsAPIScope(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin, dave := newTokenService(t, "dave")
 	_, tok, err := svc.CreatePAT(ctx, admin, dave.UserID, "ci", []string{"api"}, nil)

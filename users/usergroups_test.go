@@ -21,6 +21,7 @@ import (
 // namespace's projects as a user group grants FULL, then MODIFY, then is
 // deleted; each decision is the service's own Authorizer.
 func TestUserGroupGrantsNamespacePermissions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	alice := user(t, svc, admin, "alice")
@@ -107,6 +108,7 @@ func TestUserGroupGrantsNamespacePermissions(t *testing.T) {
 }
 
 func TestSiteAdminUserGroup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	bob := user(t, svc, admin, "bob")
@@ -157,6 +159,7 @@ func TestSiteAdminUserGroup(t *testing.T) {
 // following PostgreSQL's notifications as another replica does, sees user
 // group changes made through this one.
 func TestUserGroupsFollowedByAnotherReplica(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pool := testenv.Pool(t)
@@ -220,6 +223,7 @@ func isMissing(err error, msg string) bool {
 // TestUserGroupRefusals: only site administrators manage user groups, and
 // names, namespaces, users and permission types are checked.
 func TestUserGroupRefusals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	dave := user(t, svc, admin, "dave")
@@ -328,6 +332,7 @@ func TestUserGroupRefusals(t *testing.T) {
 // TestAuthStatus: Terrareg's namespace permissions of a user come from
 // owner and maintainer memberships of namespaces and from user groups.
 func TestAuthStatus(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	erin := user(t, svc, admin, "erin")
@@ -382,6 +387,7 @@ func TestAuthStatus(t *testing.T) {
 // TestUserGroupAudit: every change leaves an event, and the history pages,
 // searches and orders.
 func TestUserGroupAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc, admin := newService(t)
 	user(t, svc, admin, "frank")

@@ -17,6 +17,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // wants one parameter name per position): every path reaches the handler
 // it names, including a namespace called "search".
 func TestCatalogRoutes(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t)
 	admin := srv.AdminToken
 

@@ -35,6 +35,7 @@ func startCairn(t *testing.T) *cairn {
 // TestGitLabAPILifecycle drives users, groups, projects, members, deploy
 // tokens, personal access tokens and trust rules through client-go.
 func TestGitLabAPILifecycle(t *testing.T) {
+	t.Parallel()
 	c := startCairn(t)
 	alice, aliceToken := c.srv.CreateUser(t, "alice")
 	bob, bobToken := c.srv.CreateUser(t, "bob")
@@ -314,6 +315,7 @@ func TestGitLabAPILifecycle(t *testing.T) {
 
 // TestGitLabAPIRefusals checks who is told 400, 401, 403, 404 and 409.
 func TestGitLabAPIRefusals(t *testing.T) {
+	t.Parallel()
 	c := startCairn(t)
 	alice, aliceToken := c.srv.CreateUser(t, "alice")
 	bob, bobToken := c.srv.CreateUser(t, "bob")

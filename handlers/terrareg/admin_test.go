@@ -92,6 +92,7 @@ const (
 // members over HTTP, and checks what they grant on the GitLab surface and
 // in is_authenticated.
 func TestTerraregAdminLifecycle(t *testing.T) {
+	t.Parallel()
 	c := startCairn(t)
 	root := c.adminToken(t)
 	_, aliceToken := c.srv.CreateUser(t, "alice")
@@ -185,6 +186,7 @@ func TestTerraregAdminLifecycle(t *testing.T) {
 // TestTerraregAdminRefusals checks who is told 400, 401 and 403, in
 // Terrareg's {"message"} shape.
 func TestTerraregAdminRefusals(t *testing.T) {
+	t.Parallel()
 	c := startCairn(t)
 	root := c.adminToken(t)
 	_, aliceToken := c.srv.CreateUser(t, "alice")
@@ -276,6 +278,7 @@ var traObjectID = regexp.MustCompile(`^[a-z_]+:\d+$`)
 // TestTerraregAuditHistory checks the audit history's datatables shape,
 // paging, search and order.
 func TestTerraregAuditHistory(t *testing.T) {
+	t.Parallel()
 	c := startCairn(t)
 	root := c.adminToken(t)
 	c.srv.CreateUser(t, "alice")

@@ -38,6 +38,7 @@ func testConfig(t *testing.T, dbURL string) *config.Config {
 // Two replicas starting together on one empty database must both migrate
 // (one waits for the other's advisory lock) and both become ready.
 func TestTwoServersStartOnOneEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	url := testenv.EmptyDatabaseURL(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var wg sync.WaitGroup
@@ -69,6 +70,7 @@ func TestTwoServersStartOnOneEmptyDatabase(t *testing.T) {
 }
 
 func TestReadyzReportsDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	url := testenv.DatabaseURL(t)
 	s, err := server.Start(context.Background(), testConfig(t, url), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -105,6 +107,7 @@ func TestReadyzReportsDatabaseOutage(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	t.Parallel()
 	s, err := server.Start(context.Background(), testConfig(t, testenv.DatabaseURL(t)), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
