@@ -8,7 +8,7 @@ TEMPL := $(GO) tool templ
 # Test timeout per package; the whole suite stays well under 15 minutes.
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build run test test-unit testdeps check generate bench clean fmt
+.PHONY: all build run test test-unit testdeps check generate bench soak fuzz clean fmt
 
 all: build
 
@@ -25,6 +25,20 @@ testdeps:
 
 test: build testdeps
 	CAIRN_BIN=$(CURDIR)/bin/cairn $(GO) test -p 2 -timeout $(TEST_TIMEOUT) -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZ_TIME=2s
+
+# Go fuzz targets (package:target). `make test` runs each for a short,
+# fixed time; `make fuzz` for FUZZ_TIME each (longer). A crasher is saved
+# under the package's testdata/fuzz and becomes a regular test case.
+FUZZ_TIME ?= 60s
+FUZZ_TARGETS := ./modules/archive:FuzzScanTarGz ./modules/archive:FuzzScanZip ./modules/archive:FuzzLinkResolution \
+	./modules/version:FuzzParse ./modules/version:FuzzCompare ./modules/markdown:FuzzRender \
+	./modules/metadata:FuzzExtract ./modules/metadata:FuzzRewriteExampleSource
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name in $$pkg for $(FUZZ_TIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) >/tmp/cairn-fuzz.log 2>&1 || { cat /tmp/cairn-fuzz.log; exit 1; }; \
+	done
 
 test-unit:
 	$(GO) test -short -count=1 ./...
@@ -52,6 +66,12 @@ check:
 bench: build testdeps
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./policies/
 	CAIRN_BIN=$(CURDIR)/bin/cairn $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./e2e/
+
+# Soak: mixed reads, uploads and searches at 32 connections against the
+# binary for 10 minutes (CAIRN_SOAK_SECONDS overrides); prints RSS and
+# thread count at start and end, fails on any error response.
+soak: build testdeps
+	CAIRN_SOAK=1 CAIRN_BIN=$(CURDIR)/bin/cairn $(GO) test -run '^TestSoak$$' -count=1 -v -timeout 30m ./e2e/
 
 clean:
 	rm -rf bin

@@ -73,6 +73,29 @@ type Store interface {
 	PresignGet(ctx context.Context, key string, expiry time.Duration, filename string) (string, error)
 	// Ping checks that the store is reachable (for readiness).
 	Ping(ctx context.Context) error
+	// List calls fn for every object whose key starts with prefix (a plain
+	// string prefix: "modules/a" matches "modules/a/b" and "modules/ab"),
+	// in no particular order, until fn returns an error, which List
+	// returns. Info carries Key, Size and ModTime. fn may delete the key it
+	// is given; objects put or deleted during the listing may or may not
+	// be seen.
+	List(ctx context.Context, prefix string, fn func(Info) error) error
+	// PurgeTemp removes what puts interrupted by a crash left behind and
+	// no reader can see (temporary files, incomplete multipart uploads),
+	// if begun more than olderThan ago; it returns how many it removed.
+	PurgeTemp(ctx context.Context, olderThan time.Duration) (int, error)
+}
+
+// CheckPrefix validates a List prefix: empty, or a key, or a key followed
+// by a slash.
+func CheckPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	if err := CheckKey(strings.TrimSuffix(prefix, "/")); err != nil {
+		return fmt.Errorf("%w: prefix %q", ErrInvalidKey, prefix)
+	}
+	return nil
 }
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$`)

@@ -1,7 +1,12 @@
 package blobs_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/blobs/blobstest"
@@ -34,4 +39,62 @@ func TestCheckKey(t *testing.T) {
 			t.Errorf("CheckKey(%q) = %v, want ok=%v", key, err, ok)
 		}
 	}
+}
+
+// TestFSTempFiles: a starting FS store removes every leftover temporary
+// file (it has no put in flight); PurgeTemp later removes those older than
+// its threshold only.
+func TestFSTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	leave := func(name string, mtime time.Time) string {
+		t.Helper()
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, []byte("partial upload"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	leave("put-old", old)
+	leave("put-fresh", time.Now())
+	store, err := blobs.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := dirNames(t, tmp); len(left) != 0 {
+		t.Fatalf("tmp after start = %v, want every leftover removed", left)
+	}
+
+	leave("put-old", old)
+	fresh := leave("put-fresh", time.Now())
+	n, err := store.PurgeTemp(context.Background(), time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeTemp(1h) = %d, %v; want 1 removed", n, err)
+	}
+	if left := dirNames(t, tmp); len(left) != 1 || left[0] != filepath.Base(fresh) {
+		t.Fatalf("tmp after PurgeTemp(1h) = %v, want only the fresh file (possibly in flight)", left)
+	}
+	if _, err := store.Put(context.Background(), "still/works", strings.NewReader("x"), blobs.PutOptions{}); err != nil {
+		t.Fatalf("Put after purging: %v", err)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -24,15 +26,91 @@ func NewFS(dir string) (*FS, error) {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 	}
-	// Leftovers of puts interrupted by a crash are never readable; clear them.
-	if ents, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
-		for _, e := range ents {
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
-				_ = os.Remove(filepath.Join(dir, "tmp", e.Name()))
-			}
+	s := &FS{root: dir}
+	// Leftovers of puts interrupted by a crash are never readable. A
+	// starting process has no put in flight, and replicas never share a
+	// filesystem store, so every one of them is a leftover.
+	if _, err := s.purgeTemp(0); err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	return s, nil
+}
+
+// PurgeTemp implements Store: temporary files of puts begun (last written)
+// more than olderThan ago.
+func (s *FS) PurgeTemp(ctx context.Context, olderThan time.Duration) (int, error) {
+	return s.purgeTemp(olderThan)
+}
+
+func (s *FS) purgeTemp(olderThan time.Duration) (int, error) {
+	dir := filepath.Join(s.root, "tmp")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("blob tmp: %w", err)
+	}
+	n := 0
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || time.Since(info.ModTime()) < olderThan {
+			continue // gone meanwhile, not ours, or possibly in flight
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+			n++
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("blob tmp: %w", err)
 		}
 	}
-	return &FS{root: dir}, nil
+	return n, nil
+}
+
+// List implements Store by walking the directories under objects/ that
+// can hold keys with prefix.
+func (s *FS) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := CheckPrefix(prefix); err != nil {
+		return err
+	}
+	objects := filepath.Join(s.root, "objects")
+	start := objects
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		start = filepath.Join(objects, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil // the prefix names no directory, or it was removed meanwhile
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(objects, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if d.IsDir() {
+			// Descend only where keys with the prefix can be.
+			if p != start && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) || CheckKey(key) != nil {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		return fn(Info{Key: key, Size: info.Size(), ModTime: info.ModTime()})
+	})
+	if err != nil {
+		return fmt.Errorf("blob list %s: %w", prefix, err)
+	}
+	return nil
 }
 
 func (s *FS) path(key string) string {

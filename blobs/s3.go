@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cairn-registry/cairn/errs"
 )
 
 // s3PartSize bounds the memory one streaming put holds: minio-go buffers one
@@ -68,6 +72,32 @@ func notFound(err error) bool {
 	return code == "NoSuchKey" || code == "NotFound"
 }
 
+// s3Error wraps a failed operation; when the server could not be reached
+// or answered that it cannot serve (5xx), the error is errs.Unavailable so
+// every surface answers 503 rather than 500.
+func s3Error(op, key string, err error) error {
+	err = fmt.Errorf("%s %s: %w", op, key, err)
+	if unreachable(err) {
+		return errs.Wrap(errs.Unavailable, err, "the object store is unavailable")
+	}
+	return err
+}
+
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrTooLarge) {
+		return false
+	}
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp.StatusCode >= 500
+	}
+	var netErr net.Error
+	var urlErr *url.Error
+	return errors.As(err, &netErr) || errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // Put implements Store.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, opt PutOptions) (Info, error) {
 	if err := CheckKey(key); err != nil {
@@ -90,7 +120,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, opt PutOptions) (
 		if errors.Is(err, ErrTooLarge) || m.limit > 0 && m.n > m.limit {
 			return Info{}, fmt.Errorf("blob put %s: %w", key, ErrTooLarge)
 		}
-		return Info{}, fmt.Errorf("blob put %s: %w", key, err)
+		return Info{}, s3Error("blob put", key, err)
 	}
 	return Info{Key: key, Size: up.Size, SHA256: m.sum(), ContentType: ct, ModTime: up.LastModified}, nil
 }
@@ -102,7 +132,7 @@ func (s *S3) Get(ctx context.Context, key string) (Object, Info, error) {
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("blob get %s: %w", key, err)
+		return nil, Info{}, s3Error("blob get", key, err)
 	}
 	st, err := obj.Stat()
 	if err != nil {
@@ -110,7 +140,7 @@ func (s *S3) Get(ctx context.Context, key string) (Object, Info, error) {
 		if notFound(err) {
 			return nil, Info{}, fmt.Errorf("blob %s: %w", key, ErrNotFound)
 		}
-		return nil, Info{}, fmt.Errorf("blob get %s: %w", key, err)
+		return nil, Info{}, s3Error("blob get", key, err)
 	}
 	return obj, Info{Key: key, Size: st.Size, ContentType: st.ContentType, ModTime: st.LastModified}, nil
 }
@@ -125,7 +155,7 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 		if notFound(err) {
 			return Info{}, fmt.Errorf("blob %s: %w", key, ErrNotFound)
 		}
-		return Info{}, fmt.Errorf("blob stat %s: %w", key, err)
+		return Info{}, s3Error("blob stat", key, err)
 	}
 	return Info{Key: key, Size: st.Size, ContentType: st.ContentType, ModTime: st.LastModified}, nil
 }
@@ -136,7 +166,7 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil && !notFound(err) {
-		return fmt.Errorf("blob delete %s: %w", key, err)
+		return s3Error("blob delete", key, err)
 	}
 	return nil
 }
@@ -160,11 +190,41 @@ func (s *S3) PresignGet(ctx context.Context, key string, expiry time.Duration, f
 	return u.String(), nil
 }
 
+// List implements Store.
+func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := CheckPrefix(prefix); err != nil {
+		return err
+	}
+	// Cancelling stops minio-go's listing goroutine when fn stops early.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("blob list %s: %w", prefix, obj.Err)
+		}
+		if CheckKey(obj.Key) != nil {
+			continue // not an object Cairn wrote
+		}
+		if err := fn(Info{Key: obj.Key, Size: obj.Size, ContentType: obj.ContentType, ModTime: obj.LastModified}); err != nil {
+			return fmt.Errorf("blob list %s: %w", prefix, err)
+		}
+	}
+	return ctx.Err()
+}
+
+// PurgeTemp implements Store: S3 makes puts atomic and minio-go aborts the
+// multipart upload of a put that fails, so only a crash mid-upload leaves
+// invisible parts behind. Those are the server's to expire: MinIO does so
+// itself (stale uploads expiry), AWS S3 with a bucket lifecycle rule
+// (AbortIncompleteMultipartUpload), which operators should set. MinIO
+// cannot list them bucket-wide, so Cairn does not try.
+func (s *S3) PurgeTemp(context.Context, time.Duration) (int, error) { return 0, nil }
+
 // Ping implements Store.
 func (s *S3) Ping(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return fmt.Errorf("s3 unreachable: %w", err)
+		return s3Error("s3 ping", s.bucket, err)
 	}
 	if !ok {
 		return fmt.Errorf("s3 bucket %s is missing", s.bucket)

@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cairn-registry/cairn/internal/outbound"
 )
@@ -58,7 +60,49 @@ type Config struct {
 	// OutboundAllow is the raw CAIRN_OUTBOUND_ALLOW list (validated with
 	// outbound.ParseAllow) of loopback or private hosts Cairn may fetch from.
 	OutboundAllow string
+
+	// MetricsListen is the host:port of the separate plain-HTTP listener
+	// serving /metrics; empty means no metrics listener.
+	MetricsListen string
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (rate limits and logs use the client address).
+	TrustedProxies []string
+
+	// Identity: browser sessions, password sign-in, OIDC single sign-on
+	// and terraform login.
+	Identity Identity
 }
+
+// Identity configures how people sign in.
+type Identity struct {
+	// SessionIdle ends a browser session unused this long; SessionLifetime
+	// ends any session this long after sign-in.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// PasswordLogin offers sign-in with local passwords.
+	PasswordLogin bool
+	// OIDC single sign-on; enabled when Issuer is set.
+	OIDC OIDCConfig
+	// LoginTokenTTL is the lifetime of tokens terraform login creates.
+	LoginTokenTTL time.Duration
+}
+
+// OIDCConfig configures OpenID Connect single sign-on.
+type OIDCConfig struct {
+	Issuer        string
+	ClientID      string
+	ClientSecret  string
+	Scopes        []string
+	GroupsClaim   string
+	UsernameClaim string
+	// Name labels the sign-in button ("Sign in with <Name>").
+	Name       string
+	AutoCreate bool
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDCConfig) Enabled() bool { return o.Issuer != "" }
 
 // S3Config configures the S3-compatible blob store.
 type S3Config struct {
@@ -86,6 +130,7 @@ var Vars = []Var{
 	{"CAIRN_LISTEN", "listen", ":8443", "address to listen on"},
 	{"CAIRN_PUBLIC_URL", "public-url", "https://localhost:<port>", "URL clients use to reach Cairn (used in discovery and download links)"},
 	{"CAIRN_DATABASE_URL", "database-url", "(embedded)", "PostgreSQL connection URL; empty starts a private cluster under $CAIRN_DATA_DIR/postgres"},
+	{"CAIRN_REQUIRE_DATABASE_URL", "require-database-url", "false", "refuse to start without CAIRN_DATABASE_URL instead of starting the embedded PostgreSQL (set to true in the container image, which has none)"},
 	{"CAIRN_PG_BIN", "pg-bin", "(searched)", "directory with the PostgreSQL server binaries for the embedded cluster"},
 	{"CAIRN_STORAGE", "storage", "fs", "blob store: fs (under $CAIRN_DATA_DIR/blobs) or s3"},
 	{"CAIRN_S3_ENDPOINT", "s3-endpoint", "", "S3 endpoint host[:port], e.g. s3.amazonaws.com or 127.0.0.1:9000"},
@@ -101,7 +146,21 @@ var Vars = []Var{
 	{"CAIRN_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"CAIRN_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"CAIRN_MAX_UPLOAD_SIZE", "max-upload-size", "1073741824", "largest accepted archive, in bytes"},
+	{"CAIRN_SESSION_IDLE", "session-idle", "8h", "a browser session unused this long is signed out"},
+	{"CAIRN_SESSION_LIFETIME", "session-lifetime", "168h", "a browser session ends this long after sign-in"},
+	{"CAIRN_PASSWORD_LOGIN", "password-login", "true", "offer sign-in with a local password (false for SSO-only installations)"},
+	{"CAIRN_OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect issuer URL for single sign-on (empty: SSO off)"},
+	{"CAIRN_OIDC_CLIENT_ID", "oidc-client-id", "", "client id registered with the identity provider"},
+	{"CAIRN_OIDC_CLIENT_SECRET", "oidc-client-secret", "", "client secret registered with the identity provider"},
+	{"CAIRN_OIDC_SCOPES", "oidc-scopes", "openid profile email", "scopes requested at sign-in (space-separated)"},
+	{"CAIRN_OIDC_GROUPS_CLAIM", "oidc-groups-claim", "groups", "ID token claim listing the user's groups (synchronised to user groups)"},
+	{"CAIRN_OIDC_USERNAME_CLAIM", "oidc-username-claim", "preferred_username", "ID token claim a new user's username comes from"},
+	{"CAIRN_OIDC_NAME", "oidc-name", "SSO", "label of the sign-in button: Sign in with <name>"},
+	{"CAIRN_OIDC_AUTO_CREATE", "oidc-auto-create", "true", "create a user at their first SSO sign-in"},
+	{"CAIRN_LOGIN_TOKEN_TTL", "login-token-ttl", "2160h", "lifetime of the tokens terraform login creates (90 days)"},
+	{"CAIRN_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the client is the direct peer)"},
 	{"CAIRN_OUTBOUND_ALLOW", "outbound-allow", "", "comma-separated IP addresses, CIDRs or host names Cairn may fetch from even though they are loopback or private (e.g. an internal GitLab); everything else private is refused"},
+	{"CAIRN_METRICS_LISTEN", "metrics-listen", "", "host:port of a separate plain-HTTP listener serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9090); empty: off. Keep it off the public network"},
 }
 
 // Load reads the environment (through getenv, os.Getenv when nil), lets flags
@@ -202,6 +261,9 @@ func parse(values map[string]string) (*Config, error) {
 	} else if u.RawQuery != "" || u.Fragment != "" {
 		bad("CAIRN_PUBLIC_URL", "%q must not carry a query or fragment", c.PublicURL)
 	}
+	if c.DatabaseURL == "" && boolean("CAIRN_REQUIRE_DATABASE_URL", false) {
+		bad("CAIRN_DATABASE_URL", "required: this installation has no embedded PostgreSQL (CAIRN_REQUIRE_DATABASE_URL=true, as in the container image); set it to a postgres:// URL")
+	}
 	if c.DatabaseURL != "" {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.Contains(c.DatabaseURL, "=") {
 			bad("CAIRN_DATABASE_URL", "expected a postgres:// URL or a key=value connection string")
@@ -277,9 +339,90 @@ func parse(values map[string]string) (*Config, error) {
 		c.MaxUploadBytes = n
 	}
 
+	duration := func(env string, def time.Duration) time.Duration {
+		s := get(env)
+		if s == "" {
+			return def
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			bad(env, "%q is not a positive duration (e.g. 8h, 30m)", s)
+			return def
+		}
+		return d
+	}
+	c.Identity = Identity{
+		SessionIdle:     duration("CAIRN_SESSION_IDLE", 8*time.Hour),
+		SessionLifetime: duration("CAIRN_SESSION_LIFETIME", 7*24*time.Hour),
+		PasswordLogin:   boolean("CAIRN_PASSWORD_LOGIN", true),
+		LoginTokenTTL:   duration("CAIRN_LOGIN_TOKEN_TTL", 90*24*time.Hour),
+		OIDC: OIDCConfig{
+			Issuer:        strings.TrimRight(get("CAIRN_OIDC_ISSUER"), "/"),
+			ClientID:      get("CAIRN_OIDC_CLIENT_ID"),
+			ClientSecret:  values["CAIRN_OIDC_CLIENT_SECRET"],
+			Scopes:        strings.Fields(get("CAIRN_OIDC_SCOPES")),
+			GroupsClaim:   get("CAIRN_OIDC_GROUPS_CLAIM"),
+			UsernameClaim: get("CAIRN_OIDC_USERNAME_CLAIM"),
+			Name:          get("CAIRN_OIDC_NAME"),
+			AutoCreate:    boolean("CAIRN_OIDC_AUTO_CREATE", true),
+		},
+	}
+	if c.Identity.SessionIdle > c.Identity.SessionLifetime {
+		bad("CAIRN_SESSION_IDLE", "must not exceed CAIRN_SESSION_LIFETIME")
+	}
+	o := &c.Identity.OIDC
+	if len(o.Scopes) == 0 {
+		o.Scopes = []string{"openid", "profile", "email"}
+	}
+	if o.GroupsClaim == "" {
+		o.GroupsClaim = "groups"
+	}
+	if o.UsernameClaim == "" {
+		o.UsernameClaim = "preferred_username"
+	}
+	if o.Name == "" {
+		o.Name = "SSO"
+	}
+	if o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("CAIRN_OIDC_ISSUER", "%q is not an absolute https URL", o.Issuer)
+		}
+		if o.ClientID == "" {
+			bad("CAIRN_OIDC_CLIENT_ID", "required when CAIRN_OIDC_ISSUER is set")
+		}
+		if !slices.Contains(o.Scopes, "openid") {
+			bad("CAIRN_OIDC_SCOPES", "must include openid")
+		}
+	}
+	if !c.Identity.PasswordLogin && o.Issuer == "" {
+		bad("CAIRN_PASSWORD_LOGIN", "false needs CAIRN_OIDC_ISSUER: nobody could sign in")
+	}
+	for _, p := range strings.Split(get("CAIRN_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("CAIRN_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	c.OutboundAllow = get("CAIRN_OUTBOUND_ALLOW")
 	if _, err := outbound.ParseAllow(c.OutboundAllow); err != nil {
 		bad("CAIRN_OUTBOUND_ALLOW", "%v", err)
+	}
+
+	c.MetricsListen = get("CAIRN_METRICS_LISTEN")
+	if c.MetricsListen != "" {
+		if _, mport, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("CAIRN_METRICS_LISTEN", "%q is not host:port (%v)", c.MetricsListen, err)
+		} else if n, err := strconv.ParseUint(mport, 10, 16); err != nil {
+			bad("CAIRN_METRICS_LISTEN", "%q: port %q is not a number from 0 to 65535", c.MetricsListen, mport)
+		} else if n != 0 && c.MetricsListen == c.Listen {
+			bad("CAIRN_METRICS_LISTEN", "%q is CAIRN_LISTEN's address; metrics need their own listener", c.MetricsListen)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))

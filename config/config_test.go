@@ -48,6 +48,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"CAIRN_MAX_UPLOAD_SIZE": "-5"}, []string{"CAIRN_MAX_UPLOAD_SIZE"}},
 		{map[string]string{"CAIRN_DATABASE_URL": "mysql:x"}, []string{"CAIRN_DATABASE_URL"}},
 		{map[string]string{"CAIRN_OUTBOUND_ALLOW": "10.0.0.0/8, https://gitlab.internal"}, []string{"CAIRN_OUTBOUND_ALLOW", "https://gitlab.internal", "scheme"}},
+		{map[string]string{"CAIRN_METRICS_LISTEN": "9090"}, []string{"CAIRN_METRICS_LISTEN", "host:port"}},
+		{map[string]string{"CAIRN_METRICS_LISTEN": "127.0.0.1:prom"}, []string{"CAIRN_METRICS_LISTEN", "port"}},
+		{map[string]string{"CAIRN_LISTEN": ":9000", "CAIRN_METRICS_LISTEN": ":9000"}, []string{"CAIRN_METRICS_LISTEN", "CAIRN_LISTEN", "own listener"}},
 	}
 	for _, tc := range cases {
 		_, err := Load(nil, env(tc.env))
@@ -59,6 +62,22 @@ func TestErrorsNameTheVariable(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("Load(%v) error %q does not mention %q", tc.env, err, w)
 			}
+		}
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsListen != "" {
+		t.Fatalf("MetricsListen defaults to %q, want empty (off)", c.MetricsListen)
+	}
+	for _, addr := range []string{"127.0.0.1:9090", ":9090", "[::1]:0", "localhost:0"} {
+		c, err := Load([]string{"--metrics-listen", addr}, env(nil))
+		if err != nil || c.MetricsListen != addr {
+			t.Errorf("--metrics-listen %s = %v, %v; want it accepted", addr, c, err)
 		}
 	}
 }

@@ -193,8 +193,8 @@ func TestUploadRejectsBadInputAndLeavesNothing(t *testing.T) {
 	if code, body := s.upload(nil, "acme/other", "vpc", "aws", "2.0.0", goodModule); code != 403 || !strings.Contains(body, "same name already exists in the namespace") {
 		t.Errorf("same name in another project = %d %s", code, body)
 	}
-	if n := s.blobCount(); n != 1 {
-		t.Fatalf("after refused duplicates %d blobs exist, want 1", n)
+	if n := s.blobCount(); n != 2 {
+		t.Fatalf("after refused duplicates %d blobs exist, want 2 (the archive and its zip)", n)
 	}
 	// The namespace may allow duplicates (GitLab's package setting).
 	s.json("PUT", fmt.Sprintf("/groups/%d/package_settings", g.ID), map[string]any{"terraform_module_duplicates_allowed": true}, nil)
@@ -232,8 +232,8 @@ func TestConcurrentUploadsOfOneVersion(t *testing.T) {
 	if created != 1 || refused != n-1 {
 		t.Fatalf("concurrent uploads answered %v; want exactly one 201 and %d 403", codes, n-1)
 	}
-	if b := s.blobCount(); b != 1 {
-		t.Fatalf("%d blobs stored, want 1", b)
+	if b := s.blobCount(); b != 2 {
+		t.Fatalf("%d blobs stored, want 2 (the archive and its zip)", b)
 	}
 }
 

@@ -11,8 +11,10 @@
 //	/v1/modules lists, search, details           handlers/catalog
 //	/api/v4/...                                  handlers/gitlab
 //	/v1/terrareg/...                             handlers/terrareg
+//	/oauth/token (terraform login)               handlers/login
 //	/static/...                                  static files (API engine)
-//	every other path                             handlers/ui (pages)
+//	every other path                             handlers/ui (pages, sign-in,
+//	                                             /openid/..., /oauth/authorization)
 //
 // Surfaces import domain packages and handlers/middleware, never each other.
 package handlers
@@ -22,16 +24,20 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
 	"github.com/cairn-registry/cairn/audit"
+	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/handlers/catalog"
 	"github.com/cairn-registry/cairn/handlers/gitlab"
 	"github.com/cairn-registry/cairn/handlers/health"
+	"github.com/cairn-registry/cairn/handlers/login"
 	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/handlers/protocol"
 	"github.com/cairn-registry/cairn/handlers/terrareg"
 	"github.com/cairn-registry/cairn/handlers/ui"
+	"github.com/cairn-registry/cairn/internal/metrics"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/static"
@@ -52,12 +58,22 @@ type Deps struct {
 	Tokens   *tokens.Service
 	Modules  *modules.Service
 	Audit    *audit.Service
+	// Metrics records requests on both engines; nil records nothing.
+	Metrics *metrics.Metrics
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []string
+	// Sessions are the browser sessions of the UI engine.
+	Sessions *scs.SessionManager
+	// Identity configures sign-in; SSO is the OpenID Connect relying
+	// party (nil when single sign-on is off).
+	Identity config.Identity
+	SSO      *ui.SSO
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
 // apiPrefixes are the paths the API engine serves; the rest are pages.
-var apiPrefixes = []string{"/api/", "/v1/", "/v2/", "/.well-known/", "/static/", "/healthz", "/readyz"}
+var apiPrefixes = []string{"/api/", "/v1/", "/v2/", "/.well-known/", "/static/", "/healthz", "/readyz", login.TokenPath}
 
 // IsAPIPath reports whether path belongs to the API engine.
 func IsAPIPath(path string) bool {
@@ -72,12 +88,14 @@ func IsAPIPath(path string) bool {
 // New builds the front handler and both engines with every surface.
 func New(d Deps) http.Handler {
 	site := middleware.NewSite(d.PublicURL)
-	api := newEngine(d.Log, func(c *gin.Context) {
+	api := newEngine(d.Log, d.Metrics, d.TrustedProxies, "api", func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"message": "500 Internal Server Error", "request_id": middleware.ID(c)})
 	})
 	auth := middleware.Authenticate(d.Resolver)
 	health.Register(api, d.Ready)
-	api.StaticFS("/static", http.FS(static.FS))
+	api.GET("/static/*file", gin.WrapH(static.Handler()))
+	api.HEAD("/static/*file", gin.WrapH(static.Handler()))
+	login.New(d.Tokens, d.Identity.LoginTokenTTL).Register(api)
 	protocol.New(d.Modules, site).Register(api, auth)
 	catalog.New(d.Modules, site).Register(api, auth)
 	terrareg.New(d.Modules, d.Projects, d.Users, d.Audit, site).Register(api, auth)
@@ -85,24 +103,32 @@ func New(d Deps) http.Handler {
 	api.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
 	api.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })
 
-	pages := newEngine(d.Log, ui.Fail)
-	ui.New(site).Register(pages)
+	pages := newEngine(d.Log, d.Metrics, d.TrustedProxies, "ui", ui.Fail)
+	ui.New(ui.Deps{Site: site, Sessions: d.Sessions, Users: d.Users, Tokens: d.Tokens, Identity: d.Identity, SSO: d.SSO}).Register(pages)
 	pages.NoRoute(ui.NotFound)
 	pages.NoMethod(ui.NotFound)
+	browser := ui.Wrap(pages, d.Sessions, func(r *http.Request) {
+		d.Log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+	})
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if IsAPIPath(r.URL.Path) {
 			api.ServeHTTP(w, r)
 			return
 		}
-		pages.ServeHTTP(w, r)
+		browser.ServeHTTP(w, r)
 	})
 }
 
-// newEngine is a gin engine with the shared middleware; fail answers a
-// recovered panic.
-func newEngine(log *slog.Logger, fail gin.HandlerFunc) *gin.Engine {
+// newEngine is a gin engine with the shared middleware, its requests
+// recorded in m as engine's; fail answers a recovered panic.
+func newEngine(log *slog.Logger, m *metrics.Metrics, trustedProxies []string, engine string, fail gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
+	// The client address (rate limits, sign-in throttling, logs) is the
+	// direct peer unless it is a trusted proxy; nil trusts none.
+	if err := r.SetTrustedProxies(trustedProxies); err != nil {
+		log.Error("CAIRN_TRUSTED_PROXIES", "error", err)
+	}
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	// Route on the raw path so GitLab's URL-encoded ids (acme%2Fvpc) stay
@@ -110,6 +136,7 @@ func newEngine(log *slog.Logger, fail gin.HandlerFunc) *gin.Engine {
 	r.UseRawPath = true
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(middleware.RequestID(log), middleware.AccessLog(), middleware.Recovery(fail))
+	// Deadlines first: it bounds every read and write that follows.
+	r.Use(middleware.Deadlines(middleware.DefaultDeadlines), middleware.RequestID(log), middleware.AccessLog(), middleware.Instrument(m, engine), middleware.Recovery(fail))
 	return r
 }

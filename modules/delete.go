@@ -41,7 +41,7 @@ func (s *Service) ListPackages(ctx context.Context, p *policies.Principal, proj 
 }
 
 // DeleteVersion removes one version of proj (maintainer+): its row, then —
-// once the deletion is committed — its archive. The latest version is
+// once the deletion is committed — its archive and the zip built from it. The latest version is
 // recomputed and a module left without versions disappears.
 func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, proj projects.Project, versionID int64) error {
 	r := proj.Resource()
@@ -57,10 +57,18 @@ func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, proj
 	if err := s.authz.Check(p, policies.DestroyPackage, r); err != nil {
 		return err
 	}
+	// The blobs are read from the deleted row, so a zip recorded after v
+	// was read (a first source.zip request converting it) is deleted too.
+	var blobKeys []string
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		q := queries.New(tx)
-		if err := q.DeleteModuleVersion(ctx, v.ID); err != nil {
+		deleted, err := q.DeleteModuleVersion(ctx, v.ID)
+		if err != nil {
 			return err
+		}
+		blobKeys = []string{deleted.BlobKey}
+		if deleted.ZipBlobKey != nil {
+			blobKeys = append(blobKeys, *deleted.ZipBlobKey)
 		}
 		if err := s.refreshLatest(ctx, q, v.ModuleID); err != nil {
 			return err
@@ -75,7 +83,11 @@ func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, proj
 		return err
 	}
 	s.ForgetLookups()
-	// The row is gone, so nothing serves the blob any more; a failure here
+	// The row is gone, so nothing serves the blobs any more; a failure here
 	// only leaves an unreferenced object.
-	return s.blobs.Delete(context.WithoutCancel(ctx), v.BlobKey)
+	var errList []error
+	for _, key := range blobKeys {
+		errList = append(errList, s.blobs.Delete(context.WithoutCancel(ctx), key))
+	}
+	return errors.Join(errList...)
 }

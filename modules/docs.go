@@ -4,15 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"path"
 	"sort"
 	"strings"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/cairn-registry/cairn/blobs"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/modules/archive"
+	"github.com/cairn-registry/cairn/modules/markdown"
 	"github.com/cairn-registry/cairn/modules/metadata"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/queries"
 )
 
 // This file answers the documentation questions the read surfaces ask about
@@ -21,8 +31,9 @@ import (
 // registry, the usage builder's variables, the resource graph — as plain
 // functions over the metadata extracted at upload, so handlers stay thin.
 
-// Docs returns what was extracted from version v's archive at upload. A
-// version whose extraction stored nothing reads as a module without files.
+// Docs returns what was extracted from version v's archive at upload, with
+// its READMEs rendered (metadata.Part.ReadmeHTML). A version whose
+// extraction stored nothing reads as a module without files.
 func (s *Service) Docs(ctx context.Context, v Version) (*metadata.Module, error) {
 	raw, err := s.Metadata(ctx, v.ID)
 	if err != nil {
@@ -32,6 +43,17 @@ func (s *Service) Docs(ctx context.Context, v Version) (*metadata.Module, error)
 	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 		if err := json.Unmarshal(raw, m); err != nil {
 			return nil, fmt.Errorf("version %d metadata: %w", v.ID, err)
+		}
+		if m.ReadmeHTMLVersion != markdown.Version {
+			// Published before READMEs were rendered at upload, or by an
+			// older renderer: render once and store the result.
+			if err := renderReadmes(m); err != nil {
+				return nil, fmt.Errorf("version %d READMEs: %w", v.ID, err)
+			}
+			if b, err := json.Marshal(m); err == nil {
+				// Best effort: on failure the next read renders again.
+				_ = queries.New(s.db).SetVersionMetadata(ctx, queries.SetVersionMetadataParams{ID: v.ID, Metadata: b})
+			}
 		}
 	}
 	normalise(m)
@@ -108,6 +130,133 @@ func (s *Service) Systems(ctx context.Context, p *policies.Principal, namespace,
 // ArchiveLimits are the limits stored archives were validated with at
 // upload; re-reading one (to re-encode it as zip) must not apply stricter ones.
 func (s *Service) ArchiveLimits() archive.Limits { return s.limits }
+
+// encodeZip is archive.WriteZip; tests count its calls.
+var encodeZip = archive.WriteZip
+
+// zipContentType is the content type zips are stored with (a presigned
+// download answers with it).
+const zipContentType = "application/zip"
+
+// buildZip re-encodes the stored archive src as a zip stored under dst,
+// streaming (encoder and store joined by a pipe; neither holds it whole).
+// On error nothing is stored under dst.
+func (s *Service) buildZip(ctx context.Context, src, dst string) error {
+	obj, info, err := s.blobs.Get(ctx, src)
+	if err != nil {
+		return fmt.Errorf("building the source zip: %w", err)
+	}
+	defer obj.Close()
+	pr, pw := io.Pipe()
+	encoded := make(chan error, 1)
+	go func() {
+		err := encodeZip(pw, blobs.ReaderAt(obj), info.Size, s.limits)
+		pw.CloseWithError(err) // nil: the store reads io.EOF
+		encoded <- err
+	}()
+	_, putErr := s.blobs.Put(ctx, dst, pr, blobs.PutOptions{ContentType: zipContentType})
+	// Unblocks the encoder when the store stopped reading early.
+	pr.CloseWithError(errors.Join(putErr, errZipStopped))
+	if err := errors.Join(<-encoded, putErr); err != nil {
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), dst)
+		return fmt.Errorf("building the source zip: %w", err)
+	}
+	return nil
+}
+
+var errZipStopped = errors.New("source zip stopped")
+
+// zipFlights joins concurrent first requests for one legacy version's zip.
+var zipFlights singleflight.Group
+
+// SourceZip is the blob key of version v's archive as a zip, for Terrareg's
+// source.zip: the zip built at publish from a .tar.gz, or the upload itself
+// when it was a zip. A .tar.gz version published before zips were built at
+// publish is converted on its first request (concurrent first requests of a
+// replica share one conversion) and the zip recorded, so it is encoded
+// once; nothing is ever re-encoded per request.
+func (s *Service) SourceZip(ctx context.Context, v Version) (string, error) {
+	if v.ArchiveFormat == string(archive.Zip) {
+		return v.BlobKey, nil
+	}
+	if key, err := s.recordedZip(ctx, v); key != "" || err != nil {
+		return key, err
+	}
+	key, err, _ := zipFlights.Do(v.BlobKey, func() (any, error) {
+		return s.convertZip(context.WithoutCancel(ctx), v)
+	})
+	if err != nil {
+		return "", err
+	}
+	return key.(string), nil
+}
+
+// recordedZip reads the zip recorded for v, "" when there is none.
+func (s *Service) recordedZip(ctx context.Context, v Version) (string, error) {
+	key, err := queries.New(s.db).GetVersionZipBlobKey(ctx, v.ID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", errs.ErrNotFound // deleted since the lookup
+	case err != nil:
+		return "", err
+	case key == nil:
+		return "", nil
+	}
+	return *key, nil
+}
+
+// convertZip builds and records the zip of a version published without one.
+func (s *Service) convertZip(ctx context.Context, v Version) (string, error) {
+	// Another request of this replica may have finished a conversion
+	// between our read and joining the flight.
+	if key, err := s.recordedZip(ctx, v); key != "" || err != nil {
+		return key, err
+	}
+	key := "modules/" + uuid.NewString() + ".zip"
+	if err := s.buildZip(ctx, v.BlobKey, key); err != nil {
+		return "", err
+	}
+	n, err := queries.New(s.db).SetVersionZipBlobKey(ctx, queries.SetVersionZipBlobKeyParams{ID: v.ID, ZipBlobKey: &key})
+	if err != nil || n == 0 {
+		// Not recorded (another replica was first, or the version is gone):
+		// nothing would ever delete this one.
+		_ = s.blobs.Delete(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if key, err := s.recordedZip(ctx, v); key != "" || err != nil {
+			return key, err
+		}
+		return "", errs.ErrNotFound
+	}
+	return key, nil
+}
+
+// renderReadmes fills the ReadmeHTML of every part of m that has a README
+// (markdown.Render: sanitised) and records the renderer's version, so that
+// READMEs are rendered once, not per request.
+func renderReadmes(m *metadata.Module) error {
+	parts := []*metadata.Part{&m.Root}
+	for i := range m.Submodules {
+		parts = append(parts, &m.Submodules[i])
+	}
+	for i := range m.Examples {
+		parts = append(parts, &m.Examples[i].Part)
+	}
+	for _, p := range parts {
+		p.ReadmeHTML = ""
+		if strings.TrimSpace(p.Readme) == "" {
+			continue
+		}
+		out, err := markdown.Render([]byte(p.Readme))
+		if err != nil {
+			return err
+		}
+		p.ReadmeHTML = string(out)
+	}
+	m.ReadmeHTMLVersion = markdown.Version
+	return nil
+}
 
 // cleanPartPath turns a path from a URL ("/modules/vpc/", "modules//vpc")
 // into the form metadata uses ("modules/vpc"); "" is the root.

@@ -54,6 +54,9 @@ func (s *Service) lookup(ctx context.Context, namespace, name, system string) ([
 // ForgetLookups drops cached lookups.
 func (s *Service) ForgetLookups() { s.lookups.Clear() }
 
+// ObserveLookups reports every lookup cache hit or miss to fn (metrics).
+func (s *Service) ObserveLookups(fn func(hit bool)) { s.lookups.Observe(fn) }
+
 // Follow drops cached lookups whenever any replica changes modules,
 // versions, projects or groups, until ctx ends.
 func (s *Service) Follow(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {

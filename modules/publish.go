@@ -35,15 +35,18 @@ type PublishInput struct {
 	Body io.Reader
 	// Size is the declared length (Content-Length), or -1.
 	Size int64
+	// Unpublished stores the version unpublished (Terrareg's upload path):
+	// absent from every read until Service.PublishVersion.
+	Unpublished bool
 }
 
 // errTooLarge refuses an archive over the upload limit.
 var errTooLarge = errs.Field(errs.TooLarge, "file", "the archive is larger than the upload limit")
 
 // Publish validates and stores a module version in proj (which p may see).
-// It returns only once the archive is durable and the version row
-// committed; on any failure nothing is left behind (the blob is deleted and
-// no row exists).
+// It returns only once the archive (and, for a .tar.gz, the zip built from
+// it) is durable and the version row committed; on any failure nothing is
+// left behind (both blobs are deleted and no row exists).
 func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj projects.Project, in PublishInput) (Version, error) {
 	if err := s.authz.Check(p, policies.CreatePackage, proj.Resource()); err != nil {
 		return Version{}, err
@@ -77,17 +80,36 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj proje
 	if err != nil {
 		return Version{}, err
 	}
+	var zipKey *string
 	keep := false
 	defer func() {
 		if !keep {
 			// The request may be cancelled; clean up regardless.
 			_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
+			if zipKey != nil {
+				_ = s.blobs.Delete(context.WithoutCancel(ctx), *zipKey)
+			}
 		}
 	}()
+	// Terrareg's source.zip serves a zip: a .tar.gz gets one now, once, so
+	// no request ever re-encodes it (an uploaded zip is served as stored).
+	if stored.format == archive.TarGz {
+		k := key + ".zip"
+		zipKey = &k
+		if err := s.buildZip(ctx, key, k); err != nil {
+			return Version{}, err
+		}
+	}
 
 	var meta json.RawMessage
 	providers := json.RawMessage("[]")
 	if m, err := metadata.Extract(files, metadata.DefaultLimits()); err == nil {
+		// READMEs are rendered once, here; a failure leaves them to the
+		// first read (Docs renders what the stored version does not say
+		// was rendered).
+		if err := renderReadmes(m); err != nil {
+			m.ReadmeHTMLVersion = 0
+		}
 		meta, _ = json.Marshal(m)
 		list := []Provider{}
 		for _, pd := range m.Root.ProviderDependencies {
@@ -114,7 +136,8 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj proje
 		}
 		out, err = q.CreateModuleVersion(ctx, queries.CreateModuleVersionParams{ModuleID: mod.ID, Version: v.String(),
 			IsPrerelease: v.IsPrerelease(), BlobKey: key, ArchiveFormat: string(stored.format), Sha256: stored.info.SHA256,
-			Size: stored.info.Size, Metadata: meta, Providers: providers, PublishedBy: p.Name()})
+			Size: stored.info.Size, Metadata: meta, Providers: providers, PublishedBy: p.Name(), ZipBlobKey: zipKey,
+			Published: !in.Unpublished})
 		if err != nil {
 			return errs.OnUnique(err, "version", "version %s of %s/%s already exists in project %s", v, in.Name, in.System, proj.FullPath)
 		}
@@ -133,7 +156,7 @@ func versionOf(v queries.ModuleVersion) Version {
 	var providers []Provider
 	_ = json.Unmarshal(v.Providers, &providers)
 	return Version{ID: v.ID, Version: v.Version, IsPrerelease: v.IsPrerelease, BlobKey: v.BlobKey, ArchiveFormat: v.ArchiveFormat,
-		Sha256: v.Sha256, Size: v.Size, Providers: providers, PublishedBy: v.PublishedBy, CreatedAt: v.CreatedAt}
+		Sha256: v.Sha256, Size: v.Size, Providers: providers, PublishedBy: v.PublishedBy, Published: v.Published, CreatedAt: v.CreatedAt}
 }
 
 // refreshLatest records the latest version (semantic order) on the module.

@@ -89,7 +89,10 @@ type Version struct {
 	Size          int64      `json:"size"`
 	Providers     []Provider `json:"providers"`
 	PublishedBy   string     `json:"published_by"`
-	CreatedAt     time.Time  `json:"created_at"`
+	// Published is false for a version uploaded through Terrareg's upload
+	// path until it is published (see Service.PublishVersion).
+	Published bool      `json:"published"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Module is a module and its versions as every read surface sees it.
@@ -103,18 +106,83 @@ type Module struct {
 	ProjectPath       string
 	ProjectVisibility string
 	CreatedAt         time.Time
-	Versions          []Version // in publication order
-	Resource          policies.Resource
+	// Versions are the published versions, in publication order: what
+	// every read surface serves.
+	Versions []Version
+	// Unpublished are the versions awaiting publication (Terrareg's
+	// upload), shown to maintainers only.
+	Unpublished []Version
+	// Settings are Terrareg's module provider settings.
+	Settings Settings
+	// Redirected reports that the lookup's address is one the module was
+	// moved away from (a redirect still in place).
+	Redirected bool
+	Resource   policies.Resource
+}
+
+// Settings are Terrareg's per-module-provider settings (nil: unset).
+type Settings struct {
+	GitProviderID         *int64
+	RepoBaseURLTemplate   *string
+	RepoCloneURLTemplate  *string
+	RepoBrowseURLTemplate *string
+	GitTagFormat          *string
+	GitPath               *string
+	ArchiveGitPath        bool
+	Verified              bool
 }
 
 func moduleFromRow(row queries.ModulesInNamespaceRow) (*Module, error) {
 	m := &Module{ID: row.ID, ProjectID: row.ProjectID, NamespaceID: row.NamespaceID, Name: row.Name, System: row.System,
 		Namespace: row.NamespacePath, ProjectPath: row.ProjectPath, ProjectVisibility: row.ProjectVisibility, CreatedAt: row.CreatedAt,
-		Resource: policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds)}
-	if err := json.Unmarshal(row.Versions, &m.Versions); err != nil {
+		Resource: policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds),
+		Redirected: row.Redirected,
+		Settings: Settings{GitProviderID: row.GitProviderID, RepoBaseURLTemplate: row.RepoBaseUrlTemplate,
+			RepoCloneURLTemplate: row.RepoCloneUrlTemplate, RepoBrowseURLTemplate: row.RepoBrowseUrlTemplate,
+			GitTagFormat: row.GitTagFormat, GitPath: row.GitPath, ArchiveGitPath: row.ArchiveGitPath, Verified: row.Verified}}
+	var all []Version
+	if err := json.Unmarshal(row.Versions, &all); err != nil {
 		return nil, fmt.Errorf("module %d versions: %w", row.ID, err)
 	}
+	for _, v := range all {
+		if v.Published {
+			m.Versions = append(m.Versions, v)
+		} else {
+			m.Unpublished = append(m.Unpublished, v)
+		}
+	}
 	return m, nil
+}
+
+// AnyVersion returns one version of m by its exact string, published or
+// not (for maintainers: publish, delete, details).
+func (m *Module) AnyVersion(v string) (Version, bool) {
+	if mv, ok := m.Version(v); ok {
+		return mv, true
+	}
+	for _, mv := range m.Unpublished {
+		if mv.Version == v {
+			return mv, true
+		}
+	}
+	return Version{}, false
+}
+
+// LatestRelease is Terrareg's latest: the newest published version that
+// is not a pre-release ("beta" versions never become latest there).
+func (m *Module) LatestRelease() (Version, bool) {
+	vs, byString := m.parsed()
+	var out []version.Version
+	for _, v := range vs {
+		if !byString[v.String()].IsPrerelease {
+			out = append(out, v)
+		}
+	}
+	latest, ok := version.Latest(out, false)
+	if !ok {
+		return Version{}, false
+	}
+	return byString[latest.String()], true
 }
 
 // parsed returns m's versions parsed (unparseable ones skipped) and a map

@@ -48,9 +48,16 @@ var minLevel = map[Action]int32{
 	DestroyPackage: 40,
 	AdminProject:   40,
 	DeleteProject:  50,
+	// Terrareg: MODIFY (maintainer) and FULL (owner).
+	PublishPackage:  40,
+	UpdateModule:    40,
+	CreateModule:    50,
+	DestroyModule:   50,
+	ManageRedirects: 50,
 }
 
-var matrixActions = []Action{ReadProject, ReadPackage, CreatePackage, DestroyPackage, AdminProject, DeleteProject}
+var matrixActions = []Action{ReadProject, ReadPackage, CreatePackage, DestroyPackage, AdminProject, DeleteProject,
+	PublishPackage, UpdateModule, CreateModule, DestroyModule, ManageRedirects}
 
 var visibilities = []Visibility{Private, Internal, Public}
 
@@ -222,21 +229,50 @@ func TestMatrixDeployTokens(t *testing.T) {
 func TestMatrixJobTokens(t *testing.T) {
 	z, _ := newTestAuthorizer(t)
 	cases := []struct {
-		project int64
-		vis     Visibility
-		want    map[Action]int
+		projects []int64
+		vis      Visibility
+		want     map[Action]int
 	}{
-		{vpc, Private, map[Action]int{ReadProject: 200, ReadPackage: 200, CreatePackage: 200, DestroyPackage: 403, AdminProject: 403}},
-		{other, Private, map[Action]int{ReadProject: 404, ReadPackage: 404, CreatePackage: 404}},
-		{other, Internal, map[Action]int{ReadPackage: 200, CreatePackage: 403}},
-		{other, Public, map[Action]int{ReadPackage: 200, CreatePackage: 403}},
+		{[]int64{vpc}, Private, map[Action]int{ReadProject: 200, ReadPackage: 200, CreatePackage: 200, DestroyPackage: 403, AdminProject: 403}},
+		{[]int64{vpc}, Internal, map[Action]int{ReadProject: 200, ReadPackage: 200, CreatePackage: 200, DestroyPackage: 403}},
+		{[]int64{other}, Private, map[Action]int{ReadProject: 404, ReadPackage: 404, CreatePackage: 404}},
+		// A job is not a signed-in user: internal projects it may not act for stay hidden.
+		{[]int64{other}, Internal, map[Action]int{ReadProject: 404, ReadPackage: 404, CreatePackage: 404}},
+		{[]int64{other}, Public, map[Action]int{ReadPackage: 200, CreatePackage: 403}},
+		// A token several projects' rules match acts for each of them.
+		{[]int64{other, vpc}, Private, map[Action]int{ReadPackage: 200, CreatePackage: 200, DestroyPackage: 403}},
+		{[]int64{vpc, other}, Private, map[Action]int{ReadPackage: 200, CreatePackage: 200, DestroyPackage: 403}},
+		{nil, Private, map[Action]int{ReadProject: 404, ReadPackage: 404, CreatePackage: 404}},
+		{nil, Internal, map[Action]int{ReadProject: 404, ReadPackage: 404, CreatePackage: 404}},
+		{nil, Public, map[Action]int{ReadPackage: 200, CreatePackage: 403}},
 	}
 	for _, tc := range cases {
-		p := &Principal{Kind: Job, JobProjectID: tc.project}
+		p := &Principal{Kind: Job, JobProjectIDs: tc.projects}
 		for act, want := range tc.want {
 			if got := status(z.Check(p, act, vpcResource(tc.vis))); got != want {
-				t.Errorf("job of project %d, %s vpc, %s: got %d, want %d", tc.project, tc.vis, act, got, want)
+				t.Errorf("job of projects %v, %s vpc, %s: got %d, want %d", tc.projects, tc.vis, act, got, want)
 			}
+		}
+	}
+	// Never on the project's groups, whatever their visibility.
+	for _, vis := range []Visibility{Private, Internal} {
+		p := &Principal{Kind: Job, JobProjectIDs: []int64{vpc}}
+		if got := status(z.Check(p, ReadGroup, GroupResourceOf(vis, []int64{acme, net}))); got != 404 {
+			t.Errorf("job of vpc reading %s acme/net: got %d, want 404", vis, got)
+		}
+	}
+}
+
+func TestJobPrincipalName(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []int64
+		want string
+	}{
+		{[]int64{7}, "ci-job:project-7"},
+		{[]int64{7, 12}, "ci-job:projects-7,12"},
+	} {
+		if got := (&Principal{Kind: Job, JobProjectIDs: tc.ids}).Name(); got != tc.want {
+			t.Errorf("Name of a job of %v = %q, want %q", tc.ids, got, tc.want)
 		}
 	}
 }

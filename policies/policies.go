@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cairn-registry/cairn/errs"
 )
@@ -43,6 +44,14 @@ const (
 	ManageGroupMembers   Action = "manage_group_members"
 	ManageGroupTokens    Action = "manage_group_tokens"
 	DeleteGroup          Action = "delete_group"
+	// Terrareg's module provider actions: MODIFY (maintainer) publishes
+	// versions and changes settings; FULL (owner) creates and deletes
+	// module providers and versions and manages redirects.
+	PublishPackage  Action = "publish_package"
+	UpdateModule    Action = "update_module"
+	CreateModule    Action = "create_module"
+	DestroyModule   Action = "destroy_module"
+	ManageRedirects Action = "manage_redirects"
 )
 
 // ManageOwners grants, changes or removes the owner role (owners only).
@@ -189,8 +198,9 @@ type Principal struct {
 	TokenID int64
 	// DeployDomain is the group or project a deploy token belongs to.
 	DeployDomain string
-	// JobProjectID is the project whose CI job this is.
-	JobProjectID int64
+	// JobProjectIDs are the projects a CI job may act for: each has a trust
+	// rule the job's token satisfies. A job acts on no other project.
+	JobProjectIDs []int64
 }
 
 // Name is how the principal appears in audit events and logs.
@@ -201,7 +211,14 @@ func (p *Principal) Name() string {
 	case DeployToken:
 		return "deploy-token:" + p.Username
 	case Job:
-		return "ci-job:project-" + strconv.FormatInt(p.JobProjectID, 10)
+		if len(p.JobProjectIDs) == 1 {
+			return "ci-job:project-" + strconv.FormatInt(p.JobProjectIDs[0], 10)
+		}
+		ids := make([]string, len(p.JobProjectIDs))
+		for i, id := range p.JobProjectIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		return "ci-job:projects-" + strings.Join(ids, ",")
 	}
 	return "anonymous"
 }
@@ -383,14 +400,16 @@ func jobAction(a Action) bool {
 	return isRead(a) || a == CreatePackage
 }
 
-// allowed ignores scopes: may this identity do a on r?
+// allowed ignores scopes: may this identity do a on r? Internal resources
+// are readable by signed-in users; a CI job is not one, and reads only what
+// it may act for (and public resources).
 func (z *Authorizer) allowed(p *Principal, a Action, r Resource) bool {
 	if isRead(a) {
 		switch r.Visibility {
 		case Public:
 			return true
 		case Internal:
-			if p.Kind == User || p.Kind == Job {
+			if p.Kind == User {
 				return true
 			}
 		}
@@ -415,7 +434,10 @@ func (z *Authorizer) allowed(p *Principal, a Action, r Resource) bool {
 			return z.e.roleAllows(role, a)
 		}
 	case Job:
-		if r.Kind == ProjectResource && len(r.Domains) > 0 && r.Domains[0] == ProjectDomain(p.JobProjectID) {
+		// As a developer of each project it may act for, and only on the
+		// project itself (not its groups).
+		if r.Kind == ProjectResource && len(r.Domains) > 0 &&
+			slices.ContainsFunc(p.JobProjectIDs, func(id int64) bool { return r.Domains[0] == ProjectDomain(id) }) {
 			return z.e.roleAllows(Developer, a)
 		}
 	}

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -47,7 +48,8 @@ func (z *Authorizer) ReadableScope(p *Principal) Scope {
 		}
 		return s
 	case Job:
-		return Scope{Internal: true, ProjectIDs: []int64{p.JobProjectID}}
+		// Not a signed-in user: internal projects only when it may act for them.
+		return Scope{ProjectIDs: slices.Clone(p.JobProjectIDs)}
 	}
 	return Scope{}
 }

@@ -21,7 +21,9 @@ func TestReadableScopeAgreesWithCheck(t *testing.T) {
 		{"write-only token", &Principal{Kind: User, UserID: 2, Scopes: []string{ScopeWritePackageRegistry}}, Scope{None: true}},
 		{"admin", &Principal{Kind: User, UserID: 9, Admin: true}, Scope{All: true}},
 		{"deploy token", &Principal{Kind: DeployToken, Scopes: []string{ScopeReadPackageRegistry}, DeployDomain: GroupDomain(acme)}, Scope{GroupIDs: []int64{acme}}},
-		{"job", &Principal{Kind: Job, JobProjectID: vpc}, Scope{Internal: true, ProjectIDs: []int64{vpc}}},
+		{"job", &Principal{Kind: Job, JobProjectIDs: []int64{vpc}}, Scope{ProjectIDs: []int64{vpc}}},
+		{"job of several projects", &Principal{Kind: Job, JobProjectIDs: []int64{other, vpc}}, Scope{ProjectIDs: []int64{other, vpc}}},
+		{"job of another project", &Principal{Kind: Job, JobProjectIDs: []int64{other}}, Scope{ProjectIDs: []int64{other}}},
 	}
 	for _, tc := range cases {
 		got := z.ReadableScope(tc.p)

@@ -267,12 +267,22 @@ func (s *Service) DeleteGroup(ctx context.Context, p *policies.Principal, g Grou
 	if err := s.authz.Check(p, policies.DeleteGroup, g.Resource()); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	var keys []string
+	err := s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		var err error
+		if keys, err = lockBlobKeys(ctx, q, nil, &g.ID); err != nil {
+			return err
+		}
 		if err := q.DeleteGroup(ctx, g.ID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, p, "delete", "group", g.ID, g, nil)
 	})
+	if err != nil {
+		return err
+	}
+	s.blobsOrphaned(ctx, keys)
+	return nil
 }
 
 // Ancestors returns the group with id and its ancestors, nearest first

@@ -106,10 +106,11 @@ func (s *Service) SetMember(ctx context.Context, p *policies.Principal, t Target
 	if _, err := policies.RoleForLevel(level); err != nil {
 		return Member{}, errs.Field(errs.Invalid, "access_level", "access_level does not have a valid value: %v", err)
 	}
-	if level == policies.LevelOwner {
-		if err := s.authz.Check(p, policies.ManageOwners, t.resource); err != nil {
-			return Member{}, errs.ErrForbidden
-		}
+	// Granting the owner role, or changing an owner's, is for owners (and
+	// administrators) only, whatever manages the other members.
+	owners := s.authz.Check(p, policies.ManageOwners, t.resource) == nil
+	if level == policies.LevelOwner && !owners {
+		return Member{}, errs.ErrForbidden
 	}
 	user, err := s.q().GetUser(ctx, userID)
 	if err != nil {
@@ -125,9 +126,28 @@ func (s *Service) SetMember(ctx context.Context, p *policies.Principal, t Target
 	if !add && old == nil {
 		return Member{}, errs.ErrNotFound
 	}
+	if old != nil && old.AccessLevel == policies.LevelOwner && !owners {
+		return Member{}, errs.ErrForbidden
+	}
 	next := Member{userID, user.Username, user.Name, user.Blocked, level}
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
-		var err error
+		// Decide again on the locked row: the membership may have changed
+		// since it was read (promoted to owner, removed, added).
+		cur, err := q.LockMemberLevel(ctx, queries.LockMemberLevelParams{UserID: userID, GroupID: t.GroupID, ProjectID: t.ProjectID})
+		switch {
+		case errs.IsNoRows(err) && !add:
+			return errs.ErrNotFound
+		case errs.IsNoRows(err):
+			old = nil
+		case err != nil:
+			return err
+		case add:
+			return errs.Field(errs.Conflict, "user_id", "Member already exists")
+		case cur == policies.LevelOwner && !owners:
+			return errs.ErrForbidden
+		default:
+			old.AccessLevel = cur
+		}
 		if t.IsProject() {
 			_, err = q.UpsertProjectMember(ctx, queries.UpsertProjectMemberParams{UserID: userID, ProjectID: t.ProjectID, AccessLevel: level})
 		} else {
@@ -162,7 +182,23 @@ func (s *Service) RemoveMember(ctx context.Context, p *policies.Principal, t Tar
 	if err != nil {
 		return err
 	}
+	// Removing an owner is for owners (and administrators) only.
+	owners := s.authz.Check(p, policies.ManageOwners, t.resource) == nil
+	if old.AccessLevel == policies.LevelOwner && !owners {
+		return errs.ErrForbidden
+	}
 	err = s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		// Decide again on the locked row: it may have changed since it was read.
+		cur, err := q.LockMemberLevel(ctx, queries.LockMemberLevelParams{UserID: userID, GroupID: t.GroupID, ProjectID: t.ProjectID})
+		if errs.IsNoRows(err) {
+			return errs.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if cur == policies.LevelOwner && !owners {
+			return errs.ErrForbidden
+		}
+		old.AccessLevel = cur
 		if t.IsProject() {
 			_, err = q.DeleteProjectMember(ctx, queries.DeleteProjectMemberParams{ProjectID: t.ProjectID, UserID: userID})
 		} else {

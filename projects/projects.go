@@ -165,10 +165,20 @@ func (s *Service) DeleteProject(ctx context.Context, p *policies.Principal, pr P
 	if err := s.authz.Check(p, policies.DeleteProject, pr.Resource()); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+	var keys []string
+	err := s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		var err error
+		if keys, err = lockBlobKeys(ctx, q, &pr.ID, nil); err != nil {
+			return err
+		}
 		if err := q.DeleteProject(ctx, pr.ID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, p, "delete", "project", pr.ID, pr, nil)
 	})
+	if err != nil {
+		return err
+	}
+	s.blobsOrphaned(ctx, keys)
+	return nil
 }

@@ -26,6 +26,48 @@ type Service struct {
 	db    *pgxpool.Pool
 	authz *policies.Authorizer
 	enf   *policies.Enforcer
+	// orphaned receives the blob keys a committed deletion left
+	// unreferenced (see OnBlobsOrphaned).
+	orphaned func(ctx context.Context, keys []string)
+}
+
+// OnBlobsOrphaned registers fn, called once a project or group deletion has
+// committed with the blob keys of every module version it removed, for fn
+// to delete them from the store (projects itself holds no store). What fn
+// fails to delete stays unreferenced, for the modules sweeper.
+func (s *Service) OnBlobsOrphaned(fn func(ctx context.Context, keys []string)) { s.orphaned = fn }
+
+// blobsOrphaned hands keys to the registered hook, if any.
+func (s *Service) blobsOrphaned(ctx context.Context, keys []string) {
+	if s.orphaned != nil && len(keys) > 0 {
+		s.orphaned(context.WithoutCancel(ctx), keys)
+	}
+}
+
+// lockBlobKeys locks the projects about to be deleted (one, or those of a
+// group's tree) and their modules, so that no version can be added to them
+// before the transaction ends, and returns every blob their versions
+// reference.
+func lockBlobKeys(ctx context.Context, q *queries.Queries, projectID, groupID *int64) ([]string, error) {
+	ids, err := q.LockProjectsForDelete(ctx, queries.LockProjectsForDeleteParams{ProjectID: projectID, GroupID: groupID})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	if err := q.LockModulesOfProjects(ctx, ids); err != nil {
+		return nil, err
+	}
+	rows, err := q.BlobKeysOfProjects(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(rows))
+	for _, r := range rows {
+		keys = append(keys, r.BlobKey)
+		if r.ZipBlobKey != nil {
+			keys = append(keys, *r.ZipBlobKey)
+		}
+	}
+	return keys, nil
 }
 
 // New returns the service.

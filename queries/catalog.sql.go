@@ -498,7 +498,7 @@ SELECT count(DISTINCT m.namespace_id)::bigint AS namespaces,
 FROM terraform_modules m
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-JOIN (SELECT module_id, count(*) AS versions FROM module_versions GROUP BY module_id) vc ON vc.module_id = m.id
+JOIN (SELECT module_id, count(*) AS versions FROM module_versions WHERE published GROUP BY module_id) vc ON vc.module_id = m.id
 LEFT JOIN module_download_totals t ON t.module_id = m.id
 WHERE m.latest_version_id IS NOT NULL
   AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,

@@ -35,6 +35,31 @@ func (q *Queries) EnsureInstanceSecret(ctx context.Context, arg EnsureInstanceSe
 	return value, err
 }
 
+const ensureSigningKey = `-- name: EnsureSigningKey :exec
+INSERT INTO download_signing_keys (value)
+SELECT $1::bytea
+WHERE NOT EXISTS (SELECT 1 FROM download_signing_keys)
+`
+
+// Creates the first download signing key unless one exists. (Replicas
+// starting together may both insert one; the newest then signs and the
+// other verifies until retired, which is harmless.)
+func (q *Queries) EnsureSigningKey(ctx context.Context, value []byte) error {
+	_, err := q.db.Exec(ctx, ensureSigningKey, value)
+	return err
+}
+
+const insertSigningKey = `-- name: InsertSigningKey :one
+INSERT INTO download_signing_keys (value) VALUES ($1) RETURNING id
+`
+
+func (q *Queries) InsertSigningKey(ctx context.Context, value []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, insertSigningKey, value)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const ping = `-- name: Ping :one
 SELECT 1::int AS ok
 `
@@ -44,4 +69,46 @@ func (q *Queries) Ping(ctx context.Context) (int32, error) {
 	var ok int32
 	err := row.Scan(&ok)
 	return ok, err
+}
+
+const retireSigningKeys = `-- name: RetireSigningKeys :execrows
+DELETE FROM download_signing_keys k
+WHERE EXISTS (
+    SELECT 1 FROM download_signing_keys n
+    WHERE n.id > k.id AND n.created_at < now() - make_interval(secs => $1::float8)
+)
+`
+
+// Deletes the keys that stopped signing (a newer key exists) more than
+// overlap_seconds ago: every token they signed has expired.
+func (q *Queries) RetireSigningKeys(ctx context.Context, overlapSeconds float64) (int64, error) {
+	result, err := q.db.Exec(ctx, retireSigningKeys, overlapSeconds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const signingKeys = `-- name: SigningKeys :many
+SELECT id, value, created_at FROM download_signing_keys ORDER BY id
+`
+
+func (q *Queries) SigningKeys(ctx context.Context) ([]DownloadSigningKey, error) {
+	rows, err := q.db.Query(ctx, signingKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DownloadSigningKey{}
+	for rows.Next() {
+		var i DownloadSigningKey
+		if err := rows.Scan(&i.ID, &i.Value, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -44,3 +44,9 @@ SELECT DISTINCT ugm.user_id FROM user_group_members ugm JOIN user_groups ug ON u
 
 -- name: CountGroupOwners :one
 SELECT count(*) FROM members WHERE group_id = @group_id AND access_level = 50;
+
+-- name: LockMemberLevel :one
+-- A direct membership's level, its row locked until the transaction ends.
+SELECT access_level FROM members
+WHERE user_id = @user_id AND (group_id = sqlc.narg(group_id)::bigint OR project_id = sqlc.narg(project_id)::bigint)
+FOR UPDATE;

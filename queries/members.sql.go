@@ -302,6 +302,26 @@ func (q *Queries) ListProjectMembers(ctx context.Context, projectID *int64) ([]L
 	return items, nil
 }
 
+const lockMemberLevel = `-- name: LockMemberLevel :one
+SELECT access_level FROM members
+WHERE user_id = $1 AND (group_id = $2::bigint OR project_id = $3::bigint)
+FOR UPDATE
+`
+
+type LockMemberLevelParams struct {
+	UserID    int64
+	GroupID   *int64
+	ProjectID *int64
+}
+
+// A direct membership's level, its row locked until the transaction ends.
+func (q *Queries) LockMemberLevel(ctx context.Context, arg LockMemberLevelParams) (int32, error) {
+	row := q.db.QueryRow(ctx, lockMemberLevel, arg.UserID, arg.GroupID, arg.ProjectID)
+	var access_level int32
+	err := row.Scan(&access_level)
+	return access_level, err
+}
+
 const siteAdminUserGroupMembers = `-- name: SiteAdminUserGroupMembers :many
 SELECT DISTINCT ugm.user_id FROM user_group_members ugm JOIN user_groups ug ON ug.id = ugm.user_group_id WHERE ug.site_admin
 `

@@ -55,6 +55,21 @@ type DeployToken struct {
 	CreatedAt   time.Time
 }
 
+type DownloadSigningKey struct {
+	ID        int64
+	Value     []byte
+	CreatedAt time.Time
+}
+
+type GpgKey struct {
+	ID          int64
+	NamespaceID int64
+	KeyID       string
+	AsciiArmor  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type Group struct {
 	ID                                     int64
 	ParentID                               *int64
@@ -106,6 +121,15 @@ type ModuleDownloadTotal struct {
 	Downloads int64
 }
 
+type ModuleRedirect struct {
+	ID          int64
+	ModuleID    int64
+	NamespaceID int64
+	Name        string
+	System      string
+	CreatedAt   time.Time
+}
+
 type ModuleVersion struct {
 	ID            int64
 	ModuleID      int64
@@ -119,6 +143,17 @@ type ModuleVersion struct {
 	PublishedBy   string
 	CreatedAt     time.Time
 	Providers     json.RawMessage
+	ZipBlobKey    *string
+	Published     bool
+}
+
+type OauthCode struct {
+	CodeHash      []byte
+	UserID        int64
+	ClientID      string
+	RedirectUri   string
+	CodeChallenge string
+	ExpiresAt     time.Time
 }
 
 type PersonalAccessToken struct {
@@ -146,18 +181,87 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
+type ProviderPlatform struct {
+	ID        int64
+	VersionID int64
+	Os        string
+	Arch      string
+	Filename  string
+	Sha256    string
+	BlobKey   *string
+	Size      int64
+	H1        string
+	CreatedAt time.Time
+}
+
+type ProviderVersion struct {
+	ID                int64
+	ProviderID        int64
+	Version           string
+	KeyID             string
+	Protocols         []string
+	Shasums           *string
+	ShasumsBlobKey    *string
+	ShasumsSigBlobKey *string
+	PublishedBy       string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type Session struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+}
+
 type TerraformModule struct {
-	ID              int64
-	ProjectID       int64
-	NamespaceID     int64
-	Name            string
-	System          string
-	LatestVersionID *int64
-	CreatedAt       time.Time
-	Description     string
-	Owner           string
-	Search          interface{}
-	NamespaceKey    string
+	ID                    int64
+	ProjectID             int64
+	NamespaceID           int64
+	Name                  string
+	System                string
+	LatestVersionID       *int64
+	CreatedAt             time.Time
+	Description           string
+	Owner                 string
+	Search                interface{}
+	NamespaceKey          string
+	GitProviderID         *int64
+	RepoBaseUrlTemplate   *string
+	RepoCloneUrlTemplate  *string
+	RepoBrowseUrlTemplate *string
+	GitTagFormat          *string
+	GitPath               *string
+	ArchiveGitPath        bool
+	Verified              bool
+}
+
+type TerraformProvider struct {
+	ID          int64
+	ProjectID   int64
+	NamespaceID int64
+	Name        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type TfeModuleUpload struct {
+	ID               int64
+	RegistryModuleID int64
+	Version          string
+	Principal        json.RawMessage
+	Status           string
+	Error            string
+	CreatedAt        time.Time
+}
+
+type TfeRegistryModule struct {
+	ID          int64
+	ProjectID   int64
+	NamespaceID int64
+	Name        string
+	System      string
+	CreatedAt   time.Time
 }
 
 type User struct {
@@ -184,10 +288,22 @@ type UserGroup struct {
 type UserGroupMember struct {
 	UserGroupID int64
 	UserID      int64
+	Source      string
 }
 
 type UserGroupPermission struct {
 	UserGroupID int64
 	GroupID     int64
 	Permission  string
+}
+
+type UserSession struct {
+	ID         []byte
+	UserID     int64
+	Method     string
+	UserAgent  string
+	Address    string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
 }

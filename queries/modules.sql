@@ -14,20 +14,28 @@ RETURNING *;
 -- Every module of that name in the namespace's tree, oldest first, with what
 -- authorization needs (project visibility, group chain) and its versions
 -- (without metadata), in one round trip.
+-- A module moved away from the address is found through its redirect
+-- (module_redirects), after every module still at it (redirected = true).
 SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id, m.created_at,
+       m.git_provider_id, m.repo_base_url_template, m.repo_clone_url_template, m.repo_browse_url_template,
+       m.git_tag_format, m.git_path, m.archive_git_path, m.verified,
+       (lower(ns.full_path) <> lower(@namespace) OR m.name <> @name OR m.system <> @system)::boolean AS redirected,
        ns.full_path AS namespace_path,
        p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id,
        g.traversal_ids AS group_traversal_ids,
        coalesce((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'is_prerelease', v.is_prerelease,
                     'blob_key', v.blob_key, 'archive_format', v.archive_format, 'sha256', v.sha256, 'size', v.size,
-                    'providers', v.providers, 'published_by', v.published_by, 'created_at', v.created_at) ORDER BY v.id)
+                    'providers', v.providers, 'published_by', v.published_by, 'published', v.published,
+                    'created_at', v.created_at) ORDER BY v.id)
                  FROM module_versions v WHERE v.module_id = m.id), '[]')::jsonb AS versions
 FROM groups ns
 JOIN terraform_modules m ON m.namespace_id = ns.id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-WHERE lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name AND m.system = @system
-ORDER BY m.id;
+WHERE (lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name AND m.system = @system)
+   OR m.id IN (SELECT r.module_id FROM module_redirects r JOIN groups rns ON rns.id = r.namespace_id
+               WHERE lower(rns.full_path) = lower(@namespace) AND r.name = @name AND r.system = @system)
+ORDER BY redirected, m.id;
 
 -- name: OtherProjectsWithModuleName :one
 SELECT count(*) FROM terraform_modules
@@ -37,8 +45,8 @@ WHERE namespace_id = @namespace_id AND name = @name AND system = @system AND pro
 SELECT EXISTS (SELECT 1 FROM module_versions WHERE module_id = @module_id AND version = @version);
 
 -- name: CreateModuleVersion :one
-INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by)
-VALUES (@module_id, @version, @is_prerelease, @blob_key, @archive_format, @sha256, @size, @metadata, @providers, @published_by)
+INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by, zip_blob_key, published)
+VALUES (@module_id, @version, @is_prerelease, @blob_key, @archive_format, @sha256, @size, @metadata, @providers, @published_by, sqlc.narg(zip_blob_key), @published)
 RETURNING *;
 
 -- name: ModuleProject :one
@@ -47,11 +55,24 @@ SELECT p.*, g.traversal_ids AS group_traversal_ids
 FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = @project_id;
 
 -- name: ListModuleVersions :many
+-- The published versions of a module (the candidates for latest).
 SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, providers, published_by, created_at
-FROM module_versions WHERE module_id = @module_id ORDER BY id;
+FROM module_versions WHERE module_id = @module_id AND published ORDER BY id;
 
 -- name: GetVersionMetadata :one
 SELECT metadata FROM module_versions WHERE id = @id;
+
+-- name: SetVersionMetadata :exec
+-- Stores metadata completed after upload (READMEs rendered by a newer renderer).
+UPDATE module_versions SET metadata = @metadata WHERE id = @id;
+
+-- name: SetVersionZipBlobKey :execrows
+-- Records a zip built after publish; 0 rows when another request recorded
+-- one first or the version is gone.
+UPDATE module_versions SET zip_blob_key = @zip_blob_key WHERE id = @id AND zip_blob_key IS NULL;
+
+-- name: GetVersionZipBlobKey :one
+SELECT zip_blob_key FROM module_versions WHERE id = @id;
 
 -- name: GetModuleVersion :one
 SELECT * FROM module_versions WHERE module_id = @module_id AND version = @version;
@@ -82,12 +103,13 @@ ORDER BY v.id
 LIMIT @lim OFFSET @off;
 
 -- name: GetProjectModuleVersion :one
-SELECT v.id, v.version, v.blob_key, m.id AS module_id, m.name, m.system
+SELECT v.id, v.version, v.blob_key, v.zip_blob_key, m.id AS module_id, m.name, m.system
 FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
 WHERE m.project_id = @project_id AND v.id = @id;
 
--- name: DeleteModuleVersion :exec
-DELETE FROM module_versions WHERE id = @id;
+-- name: DeleteModuleVersion :one
+-- Returns the blobs of the row as deleted (a zip recorded concurrently included).
+DELETE FROM module_versions WHERE id = @id RETURNING blob_key, zip_blob_key;
 
 -- name: DeleteModuleIfEmpty :exec
 DELETE FROM terraform_modules m WHERE m.id = @id AND NOT EXISTS (SELECT 1 FROM module_versions v WHERE v.module_id = m.id);

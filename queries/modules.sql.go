@@ -32,7 +32,7 @@ func (q *Queries) AddDownloads(ctx context.Context, arg AddDownloadsParams) erro
 const createModule = `-- name: CreateModule :one
 INSERT INTO terraform_modules (project_id, namespace_id, name, system)
 VALUES ($1, $2, $3, $4)
-RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key
+RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified
 `
 
 type CreateModuleParams struct {
@@ -62,14 +62,22 @@ func (q *Queries) CreateModule(ctx context.Context, arg CreateModuleParams) (Ter
 		&i.Owner,
 		&i.Search,
 		&i.NamespaceKey,
+		&i.GitProviderID,
+		&i.RepoBaseUrlTemplate,
+		&i.RepoCloneUrlTemplate,
+		&i.RepoBrowseUrlTemplate,
+		&i.GitTagFormat,
+		&i.GitPath,
+		&i.ArchiveGitPath,
+		&i.Verified,
 	)
 	return i, err
 }
 
 const createModuleVersion = `-- name: CreateModuleVersion :one
-INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers
+INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, providers, published_by, zip_blob_key, published)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers, zip_blob_key, published
 `
 
 type CreateModuleVersionParams struct {
@@ -83,6 +91,8 @@ type CreateModuleVersionParams struct {
 	Metadata      json.RawMessage
 	Providers     json.RawMessage
 	PublishedBy   string
+	ZipBlobKey    *string
+	Published     bool
 }
 
 func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersionParams) (ModuleVersion, error) {
@@ -97,6 +107,8 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 		arg.Metadata,
 		arg.Providers,
 		arg.PublishedBy,
+		arg.ZipBlobKey,
+		arg.Published,
 	)
 	var i ModuleVersion
 	err := row.Scan(
@@ -112,6 +124,8 @@ func (q *Queries) CreateModuleVersion(ctx context.Context, arg CreateModuleVersi
 		&i.PublishedBy,
 		&i.CreatedAt,
 		&i.Providers,
+		&i.ZipBlobKey,
+		&i.Published,
 	)
 	return i, err
 }
@@ -125,17 +139,25 @@ func (q *Queries) DeleteModuleIfEmpty(ctx context.Context, id int64) error {
 	return err
 }
 
-const deleteModuleVersion = `-- name: DeleteModuleVersion :exec
-DELETE FROM module_versions WHERE id = $1
+const deleteModuleVersion = `-- name: DeleteModuleVersion :one
+DELETE FROM module_versions WHERE id = $1 RETURNING blob_key, zip_blob_key
 `
 
-func (q *Queries) DeleteModuleVersion(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, deleteModuleVersion, id)
-	return err
+type DeleteModuleVersionRow struct {
+	BlobKey    string
+	ZipBlobKey *string
+}
+
+// Returns the blobs of the row as deleted (a zip recorded concurrently included).
+func (q *Queries) DeleteModuleVersion(ctx context.Context, id int64) (DeleteModuleVersionRow, error) {
+	row := q.db.QueryRow(ctx, deleteModuleVersion, id)
+	var i DeleteModuleVersionRow
+	err := row.Scan(&i.BlobKey, &i.ZipBlobKey)
+	return i, err
 }
 
 const getModuleInProject = `-- name: GetModuleInProject :one
-SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
+SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
 `
 
 type GetModuleInProjectParams struct {
@@ -159,12 +181,20 @@ func (q *Queries) GetModuleInProject(ctx context.Context, arg GetModuleInProject
 		&i.Owner,
 		&i.Search,
 		&i.NamespaceKey,
+		&i.GitProviderID,
+		&i.RepoBaseUrlTemplate,
+		&i.RepoCloneUrlTemplate,
+		&i.RepoBrowseUrlTemplate,
+		&i.GitTagFormat,
+		&i.GitPath,
+		&i.ArchiveGitPath,
+		&i.Verified,
 	)
 	return i, err
 }
 
 const getModuleVersion = `-- name: GetModuleVersion :one
-SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers FROM module_versions WHERE module_id = $1 AND version = $2
+SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, published_by, created_at, providers, zip_blob_key, published FROM module_versions WHERE module_id = $1 AND version = $2
 `
 
 type GetModuleVersionParams struct {
@@ -188,12 +218,14 @@ func (q *Queries) GetModuleVersion(ctx context.Context, arg GetModuleVersionPara
 		&i.PublishedBy,
 		&i.CreatedAt,
 		&i.Providers,
+		&i.ZipBlobKey,
+		&i.Published,
 	)
 	return i, err
 }
 
 const getProjectModuleVersion = `-- name: GetProjectModuleVersion :one
-SELECT v.id, v.version, v.blob_key, m.id AS module_id, m.name, m.system
+SELECT v.id, v.version, v.blob_key, v.zip_blob_key, m.id AS module_id, m.name, m.system
 FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
 WHERE m.project_id = $1 AND v.id = $2
 `
@@ -204,12 +236,13 @@ type GetProjectModuleVersionParams struct {
 }
 
 type GetProjectModuleVersionRow struct {
-	ID       int64
-	Version  string
-	BlobKey  string
-	ModuleID int64
-	Name     string
-	System   string
+	ID         int64
+	Version    string
+	BlobKey    string
+	ZipBlobKey *string
+	ModuleID   int64
+	Name       string
+	System     string
 }
 
 func (q *Queries) GetProjectModuleVersion(ctx context.Context, arg GetProjectModuleVersionParams) (GetProjectModuleVersionRow, error) {
@@ -219,6 +252,7 @@ func (q *Queries) GetProjectModuleVersion(ctx context.Context, arg GetProjectMod
 		&i.ID,
 		&i.Version,
 		&i.BlobKey,
+		&i.ZipBlobKey,
 		&i.ModuleID,
 		&i.Name,
 		&i.System,
@@ -237,9 +271,20 @@ func (q *Queries) GetVersionMetadata(ctx context.Context, id int64) (json.RawMes
 	return metadata, err
 }
 
+const getVersionZipBlobKey = `-- name: GetVersionZipBlobKey :one
+SELECT zip_blob_key FROM module_versions WHERE id = $1
+`
+
+func (q *Queries) GetVersionZipBlobKey(ctx context.Context, id int64) (*string, error) {
+	row := q.db.QueryRow(ctx, getVersionZipBlobKey, id)
+	var zip_blob_key *string
+	err := row.Scan(&zip_blob_key)
+	return zip_blob_key, err
+}
+
 const listModuleVersions = `-- name: ListModuleVersions :many
 SELECT id, module_id, version, is_prerelease, blob_key, archive_format, sha256, size, providers, published_by, created_at
-FROM module_versions WHERE module_id = $1 ORDER BY id
+FROM module_versions WHERE module_id = $1 AND published ORDER BY id
 `
 
 type ListModuleVersionsRow struct {
@@ -256,6 +301,7 @@ type ListModuleVersionsRow struct {
 	CreatedAt     time.Time
 }
 
+// The published versions of a module (the candidates for latest).
 func (q *Queries) ListModuleVersions(ctx context.Context, moduleID int64) ([]ListModuleVersionsRow, error) {
 	rows, err := q.db.Query(ctx, listModuleVersions, moduleID)
 	if err != nil {
@@ -420,19 +466,25 @@ func (q *Queries) ModuleProject(ctx context.Context, projectID int64) (ModulePro
 
 const modulesInNamespace = `-- name: ModulesInNamespace :many
 SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id, m.created_at,
+       m.git_provider_id, m.repo_base_url_template, m.repo_clone_url_template, m.repo_browse_url_template,
+       m.git_tag_format, m.git_path, m.archive_git_path, m.verified,
+       (lower(ns.full_path) <> lower($1) OR m.name <> $2 OR m.system <> $3)::boolean AS redirected,
        ns.full_path AS namespace_path,
        p.full_path AS project_path, p.visibility AS project_visibility, p.group_id AS project_group_id,
        g.traversal_ids AS group_traversal_ids,
        coalesce((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'is_prerelease', v.is_prerelease,
                     'blob_key', v.blob_key, 'archive_format', v.archive_format, 'sha256', v.sha256, 'size', v.size,
-                    'providers', v.providers, 'published_by', v.published_by, 'created_at', v.created_at) ORDER BY v.id)
+                    'providers', v.providers, 'published_by', v.published_by, 'published', v.published,
+                    'created_at', v.created_at) ORDER BY v.id)
                  FROM module_versions v WHERE v.module_id = m.id), '[]')::jsonb AS versions
 FROM groups ns
 JOIN terraform_modules m ON m.namespace_id = ns.id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-WHERE lower(ns.full_path) = lower($1) AND ns.parent_id IS NULL AND m.name = $2 AND m.system = $3
-ORDER BY m.id
+WHERE (lower(ns.full_path) = lower($1) AND ns.parent_id IS NULL AND m.name = $2 AND m.system = $3)
+   OR m.id IN (SELECT r.module_id FROM module_redirects r JOIN groups rns ON rns.id = r.namespace_id
+               WHERE lower(rns.full_path) = lower($1) AND r.name = $2 AND r.system = $3)
+ORDER BY redirected, m.id
 `
 
 type ModulesInNamespaceParams struct {
@@ -442,24 +494,35 @@ type ModulesInNamespaceParams struct {
 }
 
 type ModulesInNamespaceRow struct {
-	ID                int64
-	ProjectID         int64
-	NamespaceID       int64
-	Name              string
-	System            string
-	LatestVersionID   *int64
-	CreatedAt         time.Time
-	NamespacePath     string
-	ProjectPath       string
-	ProjectVisibility string
-	ProjectGroupID    int64
-	GroupTraversalIds []int64
-	Versions          json.RawMessage
+	ID                    int64
+	ProjectID             int64
+	NamespaceID           int64
+	Name                  string
+	System                string
+	LatestVersionID       *int64
+	CreatedAt             time.Time
+	GitProviderID         *int64
+	RepoBaseUrlTemplate   *string
+	RepoCloneUrlTemplate  *string
+	RepoBrowseUrlTemplate *string
+	GitTagFormat          *string
+	GitPath               *string
+	ArchiveGitPath        bool
+	Verified              bool
+	Redirected            bool
+	NamespacePath         string
+	ProjectPath           string
+	ProjectVisibility     string
+	ProjectGroupID        int64
+	GroupTraversalIds     []int64
+	Versions              json.RawMessage
 }
 
 // Every module of that name in the namespace's tree, oldest first, with what
 // authorization needs (project visibility, group chain) and its versions
 // (without metadata), in one round trip.
+// A module moved away from the address is found through its redirect
+// (module_redirects), after every module still at it (redirected = true).
 func (q *Queries) ModulesInNamespace(ctx context.Context, arg ModulesInNamespaceParams) ([]ModulesInNamespaceRow, error) {
 	rows, err := q.db.Query(ctx, modulesInNamespace, arg.Namespace, arg.Name, arg.System)
 	if err != nil {
@@ -477,6 +540,15 @@ func (q *Queries) ModulesInNamespace(ctx context.Context, arg ModulesInNamespace
 			&i.System,
 			&i.LatestVersionID,
 			&i.CreatedAt,
+			&i.GitProviderID,
+			&i.RepoBaseUrlTemplate,
+			&i.RepoCloneUrlTemplate,
+			&i.RepoBrowseUrlTemplate,
+			&i.GitTagFormat,
+			&i.GitPath,
+			&i.ArchiveGitPath,
+			&i.Verified,
+			&i.Redirected,
 			&i.NamespacePath,
 			&i.ProjectPath,
 			&i.ProjectVisibility,
@@ -530,6 +602,40 @@ type SetLatestVersionParams struct {
 func (q *Queries) SetLatestVersion(ctx context.Context, arg SetLatestVersionParams) error {
 	_, err := q.db.Exec(ctx, setLatestVersion, arg.VersionID, arg.ID)
 	return err
+}
+
+const setVersionMetadata = `-- name: SetVersionMetadata :exec
+UPDATE module_versions SET metadata = $1 WHERE id = $2
+`
+
+type SetVersionMetadataParams struct {
+	Metadata json.RawMessage
+	ID       int64
+}
+
+// Stores metadata completed after upload (READMEs rendered by a newer renderer).
+func (q *Queries) SetVersionMetadata(ctx context.Context, arg SetVersionMetadataParams) error {
+	_, err := q.db.Exec(ctx, setVersionMetadata, arg.Metadata, arg.ID)
+	return err
+}
+
+const setVersionZipBlobKey = `-- name: SetVersionZipBlobKey :execrows
+UPDATE module_versions SET zip_blob_key = $1 WHERE id = $2 AND zip_blob_key IS NULL
+`
+
+type SetVersionZipBlobKeyParams struct {
+	ZipBlobKey *string
+	ID         int64
+}
+
+// Records a zip built after publish; 0 rows when another request recorded
+// one first or the version is gone.
+func (q *Queries) SetVersionZipBlobKey(ctx context.Context, arg SetVersionZipBlobKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setVersionZipBlobKey, arg.ZipBlobKey, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const versionExists = `-- name: VersionExists :one

@@ -28,3 +28,24 @@ WHERE id = @id RETURNING *;
 
 -- name: DeleteProject :exec
 DELETE FROM projects WHERE id = @id;
+
+-- name: LockProjectsForDelete :many
+-- Locks the project, or every project in the group's tree, until the
+-- transaction ends (no module can be added to them meanwhile); returns
+-- their ids.
+SELECT p.id FROM projects p JOIN groups g ON g.id = p.group_id
+WHERE p.id = sqlc.narg(project_id)::bigint OR sqlc.narg(group_id)::bigint = ANY (g.traversal_ids)
+ORDER BY p.id
+FOR UPDATE OF p;
+
+-- name: LockModulesOfProjects :exec
+-- Locks the projects' modules until the transaction ends (no version can be
+-- added to them meanwhile).
+SELECT id FROM terraform_modules WHERE project_id = ANY (@project_ids::bigint[]) ORDER BY id FOR UPDATE;
+
+-- name: BlobKeysOfProjects :many
+-- The blobs the projects' module versions reference: each archive, and the
+-- zip built from it, if any.
+SELECT v.blob_key, v.zip_blob_key
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = ANY (@project_ids::bigint[]);

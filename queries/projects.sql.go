@@ -9,6 +9,39 @@ import (
 	"context"
 )
 
+const blobKeysOfProjects = `-- name: BlobKeysOfProjects :many
+SELECT v.blob_key, v.zip_blob_key
+FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
+WHERE m.project_id = ANY ($1::bigint[])
+`
+
+type BlobKeysOfProjectsRow struct {
+	BlobKey    string
+	ZipBlobKey *string
+}
+
+// The blobs the projects' module versions reference: each archive, and the
+// zip built from it, if any.
+func (q *Queries) BlobKeysOfProjects(ctx context.Context, projectIds []int64) ([]BlobKeysOfProjectsRow, error) {
+	rows, err := q.db.Query(ctx, blobKeysOfProjects, projectIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BlobKeysOfProjectsRow{}
+	for rows.Next() {
+		var i BlobKeysOfProjectsRow
+		if err := rows.Scan(&i.BlobKey, &i.ZipBlobKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createProject = `-- name: CreateProject :one
 INSERT INTO projects (group_id, path, name, full_path, description, visibility)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -150,6 +183,52 @@ func (q *Queries) ListProjects(ctx context.Context, arg ListProjectsParams) ([]L
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockModulesOfProjects = `-- name: LockModulesOfProjects :exec
+SELECT id FROM terraform_modules WHERE project_id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE
+`
+
+// Locks the projects' modules until the transaction ends (no version can be
+// added to them meanwhile).
+func (q *Queries) LockModulesOfProjects(ctx context.Context, projectIds []int64) error {
+	_, err := q.db.Exec(ctx, lockModulesOfProjects, projectIds)
+	return err
+}
+
+const lockProjectsForDelete = `-- name: LockProjectsForDelete :many
+SELECT p.id FROM projects p JOIN groups g ON g.id = p.group_id
+WHERE p.id = $1::bigint OR $2::bigint = ANY (g.traversal_ids)
+ORDER BY p.id
+FOR UPDATE OF p
+`
+
+type LockProjectsForDeleteParams struct {
+	ProjectID *int64
+	GroupID   *int64
+}
+
+// Locks the project, or every project in the group's tree, until the
+// transaction ends (no module can be added to them meanwhile); returns
+// their ids.
+func (q *Queries) LockProjectsForDelete(ctx context.Context, arg LockProjectsForDeleteParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, lockProjectsForDelete, arg.ProjectID, arg.GroupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -37,8 +37,10 @@ FROM user_group_members ugm JOIN users u ON u.id = ugm.user_id
 WHERE ugm.user_group_id = @user_group_id ORDER BY lower(u.username);
 
 -- name: AddUserGroupMember :execrows
-INSERT INTO user_group_members (user_group_id, user_id) VALUES (@user_group_id, @user_id)
-ON CONFLICT DO NOTHING;
+-- An administrator's membership; one synchronised from SSO becomes manual
+-- (kept whatever the next sign-in's groups claim says).
+INSERT INTO user_group_members (user_group_id, user_id, source) VALUES (@user_group_id, @user_id, 'manual')
+ON CONFLICT (user_group_id, user_id) DO UPDATE SET source = 'manual' WHERE user_group_members.source = 'sso';
 
 -- name: DeleteUserGroupMember :execrows
 DELETE FROM user_group_members WHERE user_group_id = @user_group_id AND user_id = @user_id;

@@ -10,8 +10,8 @@ import (
 )
 
 const addUserGroupMember = `-- name: AddUserGroupMember :execrows
-INSERT INTO user_group_members (user_group_id, user_id) VALUES ($1, $2)
-ON CONFLICT DO NOTHING
+INSERT INTO user_group_members (user_group_id, user_id, source) VALUES ($1, $2, 'manual')
+ON CONFLICT (user_group_id, user_id) DO UPDATE SET source = 'manual' WHERE user_group_members.source = 'sso'
 `
 
 type AddUserGroupMemberParams struct {
@@ -19,6 +19,8 @@ type AddUserGroupMemberParams struct {
 	UserID      int64
 }
 
+// An administrator's membership; one synchronised from SSO becomes manual
+// (kept whatever the next sign-in's groups claim says).
 func (q *Queries) AddUserGroupMember(ctx context.Context, arg AddUserGroupMemberParams) (int64, error) {
 	result, err := q.db.Exec(ctx, addUserGroupMember, arg.UserGroupID, arg.UserID)
 	if err != nil {

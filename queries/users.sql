@@ -36,3 +36,14 @@ UPDATE users SET oidc_issuer = @issuer, oidc_subject = @subject, updated_at = no
 
 -- name: DeleteUser :exec
 DELETE FROM users WHERE id = @id;
+
+-- name: UsernameTaken :one
+SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(@username));
+
+-- name: CreateSSOUser :one
+INSERT INTO users (username, name, email, password_hash, is_admin, oidc_issuer, oidc_subject)
+VALUES (@username, @name, @email, '', false, @issuer, @subject)
+RETURNING *;
+
+-- name: UpdateSSOProfile :one
+UPDATE users SET name = @name, email = @email, updated_at = now() WHERE id = @id RETURNING *;

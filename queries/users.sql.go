@@ -20,6 +20,45 @@ func (q *Queries) CountAdmins(ctx context.Context) (int64, error) {
 	return count, err
 }
 
+const createSSOUser = `-- name: CreateSSOUser :one
+INSERT INTO users (username, name, email, password_hash, is_admin, oidc_issuer, oidc_subject)
+VALUES ($1, $2, $3, '', false, $4, $5)
+RETURNING id, username, name, email, password_hash, is_admin, blocked, oidc_issuer, oidc_subject, created_at, updated_at
+`
+
+type CreateSSOUserParams struct {
+	Username string
+	Name     string
+	Email    string
+	Issuer   *string
+	Subject  *string
+}
+
+func (q *Queries) CreateSSOUser(ctx context.Context, arg CreateSSOUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, createSSOUser,
+		arg.Username,
+		arg.Name,
+		arg.Email,
+		arg.Issuer,
+		arg.Subject,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Name,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.Blocked,
+		&i.OidcIssuer,
+		&i.OidcSubject,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, name, email, password_hash, is_admin)
 VALUES ($1, $2, $3, $4, $5)
@@ -244,6 +283,35 @@ func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams
 	return err
 }
 
+const updateSSOProfile = `-- name: UpdateSSOProfile :one
+UPDATE users SET name = $1, email = $2, updated_at = now() WHERE id = $3 RETURNING id, username, name, email, password_hash, is_admin, blocked, oidc_issuer, oidc_subject, created_at, updated_at
+`
+
+type UpdateSSOProfileParams struct {
+	Name  string
+	Email string
+	ID    int64
+}
+
+func (q *Queries) UpdateSSOProfile(ctx context.Context, arg UpdateSSOProfileParams) (User, error) {
+	row := q.db.QueryRow(ctx, updateSSOProfile, arg.Name, arg.Email, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Name,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.Blocked,
+		&i.OidcIssuer,
+		&i.OidcSubject,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users SET name = $1, email = $2, is_admin = $3, updated_at = now()
 WHERE id = $4 RETURNING id, username, name, email, password_hash, is_admin, blocked, oidc_issuer, oidc_subject, created_at, updated_at
@@ -278,4 +346,15 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const usernameTaken = `-- name: UsernameTaken :one
+SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1))
+`
+
+func (q *Queries) UsernameTaken(ctx context.Context, username string) (bool, error) {
+	row := q.db.QueryRow(ctx, usernameTaken, username)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }

@@ -26,6 +26,10 @@ const maxCachedCredentials = 10_000
 // blocking a user so the next request on this replica is checked afresh.
 func (r *Resolver) Forget() { r.cache.Clear() }
 
+// ObserveCache reports every credential cache lookup, hit or miss, to fn
+// (metrics).
+func (r *Resolver) ObserveCache(fn func(hit bool)) { r.cache.Observe(fn) }
+
 // Follow empties the cache whenever any replica changes a token or user,
 // until ctx ends, and after every reconnection (notifications sent
 // meanwhile are lost).

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
@@ -19,6 +21,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cairn-registry/cairn/internal/outbound"
 )
 
 // Job tokens are OIDC ID tokens minted by a CI platform (GitLab CI
@@ -30,9 +34,11 @@ import (
 var ErrInvalidJobToken = errors.New("invalid job token")
 
 // ErrIssuerUnavailable is wrapped, together with ErrInvalidJobToken, when a
-// trusted issuer's discovery document cannot be fetched: worth logging as an
-// operational problem rather than as a bad credential.
-var ErrIssuerUnavailable = errors.New("job token issuer unavailable")
+// trusted issuer cannot be used: its discovery document or key set cannot be
+// fetched, or is refused (an address not allowed by CAIRN_OUTBOUND_ALLOW, a
+// jwks_uri off the issuer's host). The verifier logs the reason, once per
+// discovery attempt; the error itself says only which issuer.
+var ErrIssuerUnavailable = errors.New("issuer unavailable")
 
 // Condition operators.
 const (
@@ -67,6 +73,10 @@ const (
 	// defaultHTTPTimeout applies when NewJobVerifier is given no client.
 	defaultHTTPTimeout = 10 * time.Second
 )
+
+// keySetUnavailable replaces every key set fetch error inside go-oidc's
+// verification error, which would otherwise quote the response body.
+const keySetUnavailable = "cairn: issuer key set unavailable"
 
 // signingAlgs are the algorithms a job token may be signed with: asymmetric
 // only. The verifier narrows them further to what the issuer advertises.
@@ -125,10 +135,16 @@ func (c ClaimCondition) Validate() error {
 	return nil
 }
 
-// Validate reports whether r can be stored and used. A rule needs at least
-// one condition: issuers such as gitlab.com and GitHub Actions mint tokens
-// for every project they host, and Cairn's public URL, the conventional
-// audience, is no secret, so issuer and audience alone would trust anyone.
+// RepositoryClaims are the claims that name the CI project or repository a
+// token was minted for (GitLab's project_path, GitHub's repository, the
+// subject of either) or its immutable id; a trust rule must pin one of them.
+var RepositoryClaims = []string{"project_path", "repository", "sub", "project_id", "repository_id"}
+
+// Validate reports whether r can be stored and used. Issuers such as
+// gitlab.com and GitHub Actions mint tokens for every project they host, and
+// Cairn's public URL, the conventional audience, is no secret: a rule must
+// therefore pin the repository (ConstrainsRepository), or it would let any
+// project on the issuer act for the rule's project.
 func (r TrustRule) Validate() error {
 	if err := validateIssuer(r.Issuer); err != nil {
 		return err
@@ -144,7 +160,34 @@ func (r TrustRule) Validate() error {
 			return fmt.Errorf("trust rule: %w", err)
 		}
 	}
+	if !slices.ContainsFunc(r.Conditions, ClaimCondition.ConstrainsRepository) {
+		return errors.New(`trust rule: at least one condition must pin the repository: project_path, repository or sub ` +
+			`with op "equals" or a "glob" whose first path segment has no wildcard ("acme/*" is accepted, "*/*" and "*" are not), ` +
+			`or project_id or repository_id with op "equals"`)
+	}
 	return nil
+}
+
+// ConstrainsRepository reports whether c limits tokens to one repository or
+// to the repositories of one namespace: a condition on a RepositoryClaims
+// claim that is an exact match, or a glob whose first '/'-separated segment
+// is literal, so a pattern can never reach other namespaces. Numeric ids
+// only count with equals.
+func (c ClaimCondition) ConstrainsRepository() bool {
+	if !slices.Contains(RepositoryClaims, c.Claim) || c.Value == "" {
+		return false
+	}
+	switch c.Op {
+	case OpEquals:
+		return true
+	case OpGlob:
+		if c.Claim == "project_id" || c.Claim == "repository_id" {
+			return false
+		}
+		first, _, _ := strings.Cut(c.Value, "/")
+		return first != "" && !strings.ContainsAny(first, `*?[\`)
+	}
+	return false
 }
 
 // validateIssuer accepts absolute https URLs, and plain http only on the
@@ -170,17 +213,22 @@ func validateIssuer(issuer string) error {
 }
 
 // RuleSource returns the trust rules naming an issuer; the caller reads them
-// from PostgreSQL. Verify tries them in the order returned.
+// from PostgreSQL. Verify evaluates every one of them.
 type RuleSource interface {
 	TrustRulesForIssuer(ctx context.Context, issuer string) ([]TrustRule, error)
 }
 
-// Job is a verified CI job: the identity a job token grants.
+// Job is a verified CI job: the identity a job token grants. A token acts for
+// each project that has a rule it satisfies, and for no other: a broad rule of
+// one project never captures a token another project's rule admits.
 type Job struct {
-	ProjectID int64
-	RuleID    int64
-	Issuer    string
-	Subject   string
+	// ProjectIDs are the projects with a matching rule, distinct, in the
+	// order of their first matching rule; never empty.
+	ProjectIDs []int64
+	// RuleIDs are the matching rules.
+	RuleIDs []int64
+	Issuer  string
+	Subject string
 	// Claims are all claims of the token; numbers are json.Number.
 	Claims map[string]any
 	Expiry time.Time
@@ -192,6 +240,8 @@ type Job struct {
 // for concurrent use.
 type JobVerifier struct {
 	client *http.Client
+	policy outbound.Policy
+	log    *slog.Logger
 	now    func() time.Time
 
 	mu      sync.Mutex
@@ -201,28 +251,33 @@ type JobVerifier struct {
 // issuerState is what is known about one issuer; guarded by JobVerifier.mu.
 type issuerState struct {
 	verifier *oidc.IDTokenVerifier // last successful discovery; nil before
-	err      error                 // why the last discovery failed
+	err      error                 // why the last discovery failed (no response bodies)
 	next     time.Time             // when to discover again
 	fetching chan struct{}         // closed when the running discovery ends
+	keysLog  time.Time             // when a key set failure was last logged
 }
 
 // NewJobVerifier returns a verifier that fetches discovery documents and key
-// sets with client (nil: a client with a 10s timeout). Redirects are not
-// followed.
-func NewJobVerifier(client *http.Client) *JobVerifier {
-	var c http.Client
-	if client != nil {
-		c = *client
-	} else {
-		c.Timeout = defaultHTTPTimeout
+// sets with client, which should be outbound.New(policy) (nil: that client
+// with a 10s timeout). policy is the operator's CAIRN_OUTBOUND_ALLOW: an
+// issuer or key set served over plain http, or from a non-public IP literal,
+// is used only when its host is on it. Redirects are not followed. Issuer
+// failures are logged on logger (nil: discarded), without response bodies.
+func NewJobVerifier(client *http.Client, policy outbound.Policy, logger *slog.Logger) *JobVerifier {
+	if client == nil {
+		client = outbound.New(policy, outbound.WithTimeout(defaultHTTPTimeout), outbound.WithMaxBody(maxFetchBody))
 	}
+	c := *client
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	c.Transport = &cooldownTransport{base: base, recent: map[string]cachedResponse{}}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &JobVerifier{client: &c, now: time.Now, issuers: map[string]*issuerState{}}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &JobVerifier{client: &c, policy: policy, log: logger, now: time.Now, issuers: map[string]*issuerState{}}
 }
 
 // LooksLikeJWT reports whether s has the shape of a signed compact JWT:
@@ -254,7 +309,7 @@ func invalid(format string, args ...any) error {
 }
 
 // Verify checks raw against the trust rules for its issuer and returns the
-// CI job of the first rule it satisfies. The token's iss only selects rules;
+// CI job of every rule it satisfies. The token's iss only selects rules;
 // discovery is fetched solely for issuers that rules name, and the token's
 // iss must equal a rule's issuer exactly. Every refusal wraps
 // ErrInvalidJobToken; an error from rules is returned as is, because a
@@ -282,7 +337,8 @@ func (v *JobVerifier) Verify(ctx context.Context, raw string, rules RuleSource) 
 
 	idv, err := v.verifierFor(ctx, iss)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w: issuer %q: %w", ErrInvalidJobToken, ErrIssuerUnavailable, iss, err)
+		// The reason was logged by discover; response bodies stay out of it.
+		return nil, fmt.Errorf("%w: %w: %q", ErrInvalidJobToken, ErrIssuerUnavailable, iss)
 	}
 	// go-oidc checks the signature against the issuer's keys and algorithms,
 	// the exact issuer and the expiry. The audience is checked per rule below.
@@ -294,6 +350,9 @@ func (v *JobVerifier) Verify(ctx context.Context, raw string, rules RuleSource) 
 				return nil, invalid("token expired: it has no exp claim")
 			}
 			return nil, invalid("token expired at %s", expired.Expiry.UTC().Format(time.RFC3339))
+		}
+		if strings.Contains(err.Error(), keySetUnavailable) {
+			return nil, fmt.Errorf("%w: %w: %q: key set", ErrInvalidJobToken, ErrIssuerUnavailable, iss)
 		}
 		return nil, invalid("verification failed: %v", err)
 	}
@@ -309,6 +368,10 @@ func (v *JobVerifier) Verify(ctx context.Context, raw string, rules RuleSource) 
 		return nil, err
 	}
 
+	// Every rule is evaluated: the token acts for each project whose own
+	// rule it satisfies, so no rule, however early or broad, can take it
+	// away from the project it was minted for.
+	job := &Job{Issuer: tok.Issuer, Subject: tok.Subject, Claims: claims, Expiry: tok.Expiry}
 	var reasons []string
 	for _, r := range trusted {
 		if !slices.Contains(tok.Audience, r.Audience) {
@@ -318,14 +381,13 @@ func (v *JobVerifier) Verify(ctx context.Context, raw string, rules RuleSource) 
 			reasons = append(reasons, fmt.Sprintf("rule %d: %v", r.ID, err))
 			continue
 		}
-		return &Job{
-			ProjectID: r.ProjectID,
-			RuleID:    r.ID,
-			Issuer:    tok.Issuer,
-			Subject:   tok.Subject,
-			Claims:    claims,
-			Expiry:    tok.Expiry,
-		}, nil
+		job.RuleIDs = append(job.RuleIDs, r.ID)
+		if !slices.Contains(job.ProjectIDs, r.ProjectID) {
+			job.ProjectIDs = append(job.ProjectIDs, r.ProjectID)
+		}
+	}
+	if len(job.ProjectIDs) > 0 {
+		return job, nil
 	}
 	if len(reasons) == 0 {
 		return nil, invalid("wrong audience %q: no trust rule for issuer %q expects it", tok.Audience, iss)
@@ -476,22 +538,23 @@ func (v *JobVerifier) verifierFor(ctx context.Context, issuer string) (*oidc.IDT
 	return nil, s.err
 }
 
-// discover fetches issuer's discovery document and records the outcome in s.
+// discover fetches issuer's discovery document and records the outcome in
+// s. An issuer whose address the outbound policy refuses is not contacted;
+// one whose jwks_uri is not on its own host is refused before its key set is
+// fetched. A failure is logged once, here, without any response body.
 func (v *JobVerifier) discover(ctx context.Context, issuer string, s *issuerState) {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	// The provider keeps the client for its key set's later fetches.
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, v.client), issuer)
+	idv, reason := v.discoverVerifier(ctx, issuer)
 
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if err != nil {
-		s.err = fmt.Errorf("discovery failed: %w", err)
+	if idv == nil {
+		v.log.Warn("job token issuer unavailable", "issuer", issuer, "reason", reason)
+		s.err = errors.New(reason)
 		s.next = v.now().Add(discoveryRetry)
 	} else {
-		// SkipClientIDCheck: one token may be checked against several rules'
-		// audiences; Verify requires one of them to be in aud.
-		s.verifier = p.Verifier(&oidc.Config{SkipClientIDCheck: true, Now: v.now})
+		s.verifier = idv
 		s.err = nil
 		s.next = v.now().Add(discoveryTTL)
 	}
@@ -499,8 +562,168 @@ func (v *JobVerifier) discover(ctx context.Context, issuer string, s *issuerStat
 	s.fetching = nil
 }
 
-// cooldownTransport replays a URL's last successful GET response for
-// fetchCooldown instead of asking the issuer again.
+// discoverVerifier returns issuer's verifier, or nil and why not.
+func (v *JobVerifier) discoverVerifier(ctx context.Context, issuer string) (*oidc.IDTokenVerifier, string) {
+	iu, err := url.Parse(issuer)
+	if err != nil {
+		return nil, "issuer is not a URL"
+	}
+	if reason := v.refusedOrigin(iu); reason != "" {
+		return nil, "issuer " + reason
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, v.client), issuer)
+	if err != nil {
+		return nil, "discovery failed: " + fetchFailure(err, "discovery document")
+	}
+	var doc struct {
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := p.Claims(&doc); err != nil {
+		return nil, "discovery failed: invalid discovery document"
+	}
+	ju, err := url.Parse(doc.JWKSURI)
+	switch {
+	case doc.JWKSURI == "":
+		return nil, "discovery document has no jwks_uri"
+	case err != nil || ju.Host == "" || ju.User != nil || ju.Opaque != "":
+		return nil, "jwks_uri is not an absolute URL"
+	case !sameOrigin(iu, ju):
+		return nil, "jwks_uri is not on the issuer's own host and port"
+	}
+	if reason := v.refusedOrigin(ju); reason != "" {
+		return nil, "jwks_uri " + reason
+	}
+	var algs []string
+	for _, a := range doc.Algs {
+		if slices.Contains(signingAlgs, jose.SignatureAlgorithm(a)) {
+			algs = append(algs, a)
+		}
+	}
+	// The key set keeps its context for its later fetches: the client, not
+	// this discovery's deadline.
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), v.client), ju.String())
+	// SkipClientIDCheck: one token may be checked against several rules'
+	// audiences; Verify requires one of them to be in aud.
+	return oidc.NewVerifier(issuer, &keySet{remote: keys, issuer: issuer, v: v},
+		&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, Now: v.now}), ""
+}
+
+// refusedOrigin says why u may not be fetched at all ("" if it may): plain
+// http, or a non-public IP literal, outside the outbound allow-list. Host
+// names are checked after resolution by the outbound client.
+func (v *JobVerifier) refusedOrigin(u *url.URL) string {
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !v.policy.Allowed(u.Host) {
+			return "uses plain http on a host not in CAIRN_OUTBOUND_ALLOW"
+		}
+	default:
+		return "is not an https URL"
+	}
+	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
+		if kind := outbound.Classify(a); kind != "" && !v.policy.AllowedAddr(a) {
+			return "is a " + kind + " address not in CAIRN_OUTBOUND_ALLOW"
+		}
+	}
+	return ""
+}
+
+// sameOrigin reports whether b is on a's host and port.
+func sameOrigin(a, b *url.URL) bool {
+	host := func(u *url.URL) string { return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".") }
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "http" {
+			return "80"
+		}
+		return "443"
+	}
+	return host(a) == host(b) && port(a) == port(b)
+}
+
+// fetchFailure describes a failed fetch of what without quoting anything the
+// server sent: transport errors (refused addresses, timeouts, connection
+// failures) as they are, a status by its code, anything else as invalid.
+func fetchFailure(err error, what string) string {
+	var mismatch *oidc.IssuerMismatchError
+	var addr *outbound.AddressError
+	var uerr *url.Error
+	switch {
+	case errors.As(err, &mismatch):
+		return what + " names another issuer"
+	case errors.As(err, &addr):
+		return addr.Error()
+	case errors.As(err, &uerr):
+		// The connection's fate, from net/http and our transports;
+		// cooldownTransport keeps bodies out. Not the URL: a jwks_uri is
+		// part of what the issuer sent.
+		return "fetching the " + what + ": " + uerr.Err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	if code := leadingStatus(err.Error()); code != "" {
+		return what + " answered HTTP " + code
+	}
+	return "invalid " + what
+}
+
+// leadingStatus finds the status code go-oidc puts into its errors: at the
+// start ("404 Not Found: ...") or after "get keys failed: ".
+func leadingStatus(msg string) string {
+	if _, rest, ok := strings.Cut(msg, "get keys failed: "); ok {
+		msg = rest
+	}
+	if len(msg) >= 3 && strings.Trim(msg[:3], "0123456789") == "" && (len(msg) == 3 || msg[3] == ' ') {
+		return msg[:3]
+	}
+	return ""
+}
+
+// keySet is go-oidc's remote key set with its fetch errors, which quote the
+// response body, replaced by keySetUnavailable; the reason is logged here,
+// at most once per discoveryRetry per issuer.
+type keySet struct {
+	remote *oidc.RemoteKeySet
+	issuer string
+	v      *JobVerifier
+}
+
+func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.remote.VerifySignature(ctx, jwt)
+	if err == nil {
+		return payload, nil
+	}
+	// Only errors about the token itself pass; they quote nothing fetched.
+	msg := err.Error()
+	if msg == "failed to verify id token signature" || strings.HasPrefix(msg, "oidc: malformed jwt") {
+		return nil, err
+	}
+	k.v.keySetFailed(k.issuer, fetchFailure(err, "key set"))
+	return nil, errors.New(keySetUnavailable)
+}
+
+func (v *JobVerifier) keySetFailed(issuer, reason string) {
+	v.mu.Lock()
+	s := v.issuers[issuer]
+	due := s != nil && v.now().Sub(s.keysLog) >= discoveryRetry
+	if due {
+		s.keysLog = v.now()
+	}
+	v.mu.Unlock()
+	if due {
+		v.log.Warn("job token issuer unavailable", "issuer", issuer, "reason", "key set: "+reason)
+	}
+}
+
+// cooldownTransport replays a URL's last response for fetchCooldown instead
+// of asking the issuer again. It never lets a server's words through: a
+// response other than 200 reaches go-oidc, which quotes bodies in its errors,
+// with no body, no headers and the standard status text, and a 200 response
+// whose body is not JSON is an error that does not quote it.
 type cooldownTransport struct {
 	base http.RoundTripper
 
@@ -510,35 +733,48 @@ type cooldownTransport struct {
 
 type cachedResponse struct {
 	at     time.Time
-	header http.Header
+	status int
 	body   []byte
+	err    error // a 200 response that was refused
 }
 
 func (t *cooldownTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet {
-		return t.base.RoundTrip(req)
+		return nil, fmt.Errorf("%s requests are not made to issuers", req.Method)
 	}
 	key := req.URL.String()
 	t.mu.Lock()
 	c, ok := t.recent[key]
 	t.mu.Unlock()
 	if ok && time.Since(c.at) < fetchCooldown {
+		if c.err != nil {
+			return nil, c.err
+		}
 		return c.response(req), nil
 	}
 
 	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return resp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFetchBody+1))
-	resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > maxFetchBody {
-		return nil, fmt.Errorf("%s: response larger than %d bytes", key, maxFetchBody)
+	c = cachedResponse{at: time.Now(), status: resp.StatusCode}
+	if resp.StatusCode == http.StatusOK {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxFetchBody+1))
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("reading the response: %w", err)
+		case len(body) > maxFetchBody:
+			c.err = fmt.Errorf("response larger than %d bytes", maxFetchBody)
+		case !json.Valid(body):
+			c.err = errors.New("response is not JSON")
+		default:
+			c.body = body
+		}
+	} else {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxFetchBody))
+		resp.Body.Close()
 	}
-	c = cachedResponse{at: time.Now(), header: resp.Header.Clone(), body: body}
 	t.mu.Lock()
 	for k, old := range t.recent {
 		if time.Since(old.at) >= fetchCooldown {
@@ -547,17 +783,24 @@ func (t *cooldownTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	t.recent[key] = c
 	t.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
 	return c.response(req), nil
 }
 
 func (c cachedResponse) response(req *http.Request) *http.Response {
+	h := http.Header{}
+	if c.status == http.StatusOK {
+		h.Set("Content-Type", "application/json")
+	}
 	return &http.Response{
-		Status:        "200 OK",
-		StatusCode:    http.StatusOK,
+		Status:        fmt.Sprintf("%d %s", c.status, http.StatusText(c.status)),
+		StatusCode:    c.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        c.header.Clone(),
+		Header:        h,
 		Body:          io.NopCloser(bytes.NewReader(c.body)),
 		ContentLength: int64(len(c.body)),
 		Request:       req,

@@ -182,7 +182,7 @@ func (r *Resolver) job(ctx context.Context, raw string) (*policies.Principal, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
 	}
-	return &policies.Principal{Kind: policies.Job, JobProjectID: j.ProjectID, Username: j.Subject}, nil
+	return &policies.Principal{Kind: policies.Job, JobProjectIDs: j.ProjectIDs, Username: j.Subject}, nil
 }
 
 func nonNil(s []string) []string {

@@ -1,14 +1,23 @@
 package tokens_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cairn-registry/cairn/internal/testenv"
+	"github.com/cairn-registry/cairn/internal/testserver"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/tokens"
 )
@@ -110,5 +119,119 @@ func TestResolveStoredTokens(t *testing.T) {
 	r.Forget()
 	if _, err := r.Resolve(ctx, tokens.Credential{Source: tokens.Bearer, Secret: valid}); !errors.Is(err, tokens.ErrInvalidCredentials) {
 		t.Fatalf("revoked PAT after Forget: %v", err)
+	}
+}
+
+// moduleArchive is a minimal module as a tar.gz.
+func moduleArchive(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	content := "output \"x\" {\n  value = 1\n}\n"
+	if err := tw.WriteHeader(&tar.Header{Name: "main.tf", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte(content))
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+// TestTrustRuleCannotCaptureOtherProjectsTokens: a broad rule created early
+// on project B (project_path glob team/*) also matches the CI tokens of
+// team/a. Those tokens must still act for project A, whose own rule
+// matches, and not be captured by B.
+func TestTrustRuleCannotCaptureOtherProjectsTokens(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	issuer := testenv.NewIssuer(t)
+	admin := map[string]string{"PRIVATE-TOKEN": srv.AdminToken}
+	api := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		resp, out := srv.Raw(t, method, "/api/v4"+path, admin, string(b))
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, out, want)
+		}
+		var v map[string]any
+		json.Unmarshal(out, &v)
+		return v
+	}
+	team := api("POST", "/groups", map[string]any{"name": "team", "path": "team", "visibility": "private"}, http.StatusCreated)
+	a := api("POST", "/projects", map[string]any{"name": "a", "path": "a", "namespace_id": team["id"]}, http.StatusCreated)
+	b := api("POST", "/projects", map[string]any{"name": "b", "path": "b", "namespace_id": team["id"]}, http.StatusCreated)
+	rule := func(project any, op, value string) {
+		t.Helper()
+		api("POST", fmt.Sprintf("/projects/%v/ci_trust_rules", project), map[string]any{
+			"issuer": issuer.URL, "audience": srv.URL,
+			"conditions": []map[string]string{{"claim": "project_path", "op": op, "value": value}},
+		}, http.StatusCreated)
+	}
+	rule(b["id"], "glob", "team/*") // the broad rule comes first
+	rule(a["id"], "equals", "team/a")
+	// Rules that do not pin the repository are refused outright.
+	for _, conds := range [][]map[string]string{
+		{{"claim": "project_path", "op": "glob", "value": "*/*"}},
+		{{"claim": "project_path", "op": "glob", "value": "*"}},
+		{{"claim": "ref_type", "op": "equals", "value": "branch"}},
+		{{"claim": "aud", "op": "equals", "value": srv.URL}, {"claim": "iss", "op": "equals", "value": issuer.URL}},
+	} {
+		body, _ := json.Marshal(map[string]any{"issuer": issuer.URL, "audience": srv.URL, "conditions": conds})
+		resp, out := srv.Raw(t, "POST", fmt.Sprintf("/api/v4/projects/%v/ci_trust_rules", b["id"]), admin, string(body))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(out), "pin the repository") {
+			t.Errorf("POST ci_trust_rules %v = %d %s, want 400 naming the missing repository condition", conds, resp.StatusCode, out)
+		}
+		t.Logf("POST ci_trust_rules %v = %d %s", conds, resp.StatusCode, out)
+	}
+
+	mint := func(path string) string {
+		return issuer.Mint(t, map[string]any{"aud": srv.URL, "sub": "project_path:" + path + ":ref_type:branch:ref:main",
+			"project_path": path, "ref_type": "branch", "ref": "main"})
+	}
+	upload := func(token, project, version string) (int, string) {
+		t.Helper()
+		// Module names are unique in a namespace: name the module after the project.
+		name := strings.TrimPrefix(project, "team%2F")
+		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v4/projects/%s/packages/terraform/modules/%s/aws/%s/file", srv.URL, project, name, version),
+			bytes.NewReader(moduleArchive(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("JOB-TOKEN", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	teamA, teamC := mint("team/a"), mint("team/c")
+
+	if code, body := upload(teamA, "team%2Fa", "1.0.0"); code != http.StatusCreated {
+		t.Fatalf("upload to team/a with team/a's job token = %d %s, want 201 (its own rule matches)", code, body)
+	}
+	resp, body := srv.Raw(t, http.MethodGet, "/api/v4/projects/team%2Fa/packages/terraform/modules/a/aws/1.0.0", map[string]string{"JOB-TOKEN": teamA}, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download from team/a with team/a's job token = %d %s, want 200", resp.StatusCode, body)
+	}
+	// Project B trusts team/* itself: that is B's own choice.
+	if code, body := upload(teamA, "team%2Fb", "1.0.0"); code != http.StatusCreated {
+		t.Fatalf("upload to team/b with team/a's job token = %d %s, want 201 (B's rule matches team/*)", code, body)
+	}
+	// A token only B's rule matches never acts for A.
+	if code, body := upload(teamC, "team%2Fa", "2.0.0"); code != http.StatusNotFound {
+		t.Fatalf("upload to team/a with team/c's job token = %d %s, want 404", code, body)
+	}
+
+	// The resolution itself: team/a's token acts for A (and B, which trusts
+	// team/*), team/c's for B only.
+	idA, idB := int64(a["id"].(float64)), int64(b["id"].(float64))
+	for token, want := range map[string][]int64{teamA: {idB, idA}, teamC: {idB}} {
+		p, err := srv.Resolver.Resolve(t.Context(), tokens.Credential{Source: tokens.JobTokenHeader, Secret: token})
+		if err != nil || p.Kind != policies.Job || !slices.Equal(p.JobProjectIDs, want) {
+			t.Errorf("Resolve(job token) = %+v, %v; want a job of projects %v", p, err, want)
+		}
 	}
 }

@@ -185,6 +185,12 @@ func (s *Service) SetBlocked(ctx context.Context, p *policies.Principal, id int6
 		if u, err = q.SetUserBlocked(ctx, queries.SetUserBlockedParams{ID: id, Blocked: blocked}); err != nil {
 			return err
 		}
+		if blocked {
+			// Signed out everywhere at once: every replica checks the row.
+			if _, err := q.DeleteUserSessions(ctx, id); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, tx, p, map[bool]string{true: "block", false: "unblock"}[blocked], "user", id, userOf(old), userOf(u))
 	})
 	if err == nil && s.credentialsChanged != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -248,6 +249,80 @@ func Run(t *testing.T, store blobs.Store) {
 		body, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 200 || string(body) != "presigned body" {
 			t.Fatalf("GET presigned URL = %d %q", resp.StatusCode, trunc(body))
+		}
+	})
+
+	t.Run("List", func(t *testing.T) {
+		base := newKey("list")
+		data := map[string]string{base + "/a": "a", base + "/b/c": "bc", base + "/bx": "bx-bytes", base + "/b/d/e": "bde"}
+		before := time.Now().Add(-time.Minute)
+		for k, v := range data {
+			put(t, store, k, []byte(v))
+		}
+		list := func(prefix string) map[string]blobs.Info {
+			t.Helper()
+			got := map[string]blobs.Info{}
+			err := store.List(ctx, prefix, func(info blobs.Info) error {
+				if _, dup := got[info.Key]; dup {
+					t.Errorf("List(%q) gave %s twice", prefix, info.Key)
+				}
+				got[info.Key] = info
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("List(%q): %v", prefix, err)
+			}
+			return got
+		}
+		keys := func(m map[string]blobs.Info) []string {
+			out := make([]string, 0, len(m))
+			for k := range m {
+				out = append(out, k)
+			}
+			slices.Sort(out)
+			return out
+		}
+		all := list(base + "/")
+		if got, want := keys(all), []string{base + "/a", base + "/b/c", base + "/b/d/e", base + "/bx"}; !slices.Equal(got, want) {
+			t.Fatalf("List(%q) = %v, want %v", base+"/", got, want)
+		}
+		for k, info := range all {
+			if info.Size != int64(len(data[k])) || info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(time.Minute)) {
+				t.Errorf("List: %s = size %d, modified %v; want size %d, modified just now", k, info.Size, info.ModTime, len(data[k]))
+			}
+		}
+		// A prefix is a string prefix, not a directory.
+		for prefix, want := range map[string][]string{
+			base + "/b":       {base + "/b/c", base + "/b/d/e", base + "/bx"},
+			base + "/b/":      {base + "/b/c", base + "/b/d/e"},
+			base + "/b/d/e":   {base + "/b/d/e"},
+			base + "/nothing": {},
+			base + "/a/":      {},
+		} {
+			if got := keys(list(prefix)); !slices.Equal(got, want) {
+				t.Errorf("List(%q) = %v, want %v", prefix, got, want)
+			}
+		}
+		if got := list(""); len(got) < len(data) {
+			t.Errorf("List(\"\") gave %d objects, want at least the %d put", len(got), len(data))
+		}
+		if err := store.List(ctx, "a//b", func(blobs.Info) error { return nil }); !errors.Is(err, blobs.ErrInvalidKey) {
+			t.Errorf("List(\"a//b\"): err = %v, want ErrInvalidKey", err)
+		}
+		// fn's error stops the listing and is returned.
+		stop := errors.New("stop")
+		calls := 0
+		err := store.List(ctx, base+"/", func(blobs.Info) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Fatalf("List with fn failing: %d calls, err %v; want 1 call and fn's error", calls, err)
+		}
+		// fn may delete what it is given.
+		err = store.List(ctx, base+"/", func(info blobs.Info) error { return store.Delete(ctx, info.Key) })
+		if err != nil {
+			t.Fatalf("List deleting each object: %v", err)
+		}
+		if got := list(base + "/"); len(got) != 0 {
+			t.Fatalf("after deleting every listed object List = %v, want none", keys(got))
 		}
 	})
 

@@ -4,10 +4,13 @@
 //	cairn migrate    apply database migrations and exit
 //	cairn admin bootstrap --username NAME
 //	                 create the first administrator; print an API token
+//	cairn admin rotate-signing-key
+//	                 new download-URL signing key; print its id
 //	cairn version    print the version
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -23,8 +26,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-registry/cairn/config"
+	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/internal/server"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/tokens"
+	"github.com/cairn-registry/cairn/users"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,9 +50,15 @@ const usage = `usage: cairn <command> [flags]
 commands:
   serve     start the registry
   migrate   apply database migrations and exit
-  admin bootstrap --username NAME
+  admin bootstrap --username NAME [--password-stdin]
             create the first site administrator (if absent) and print a new
             personal access token with api scope, alone on stdout
+  admin set-password NAME
+            set a user's password for signing in to the web UI, read from
+            standard input
+  admin rotate-signing-key
+            add a new download-URL signing key (running replicas pick it up;
+            older keys verify until their links expire) and print its id
   version   print the version
 
 Every flag has a CAIRN_* environment variable; see "cairn serve -h".
@@ -63,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrate(args[1:], stderr)
 	case "admin":
-		return admin(args[1:], stdout, stderr)
+		return admin(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "cairn", version)
 		return nil
@@ -95,15 +107,19 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case err := <-srv.Done():
+	case err = <-srv.Done():
 		if err != nil {
 			log.Error("server stopped", "error", err)
 		}
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = fmt.Errorf("shutdown: %w", serr)
+	}
+	if err != nil {
+		// A supervisor restarts a process that exits non-zero.
+		return err
 	}
 	log.Info("stopped")
 	return nil
@@ -121,9 +137,10 @@ Trust it from the command line and from terraform with:
 `, srv.CAPath, srv.URL)
 	}
 	fmt.Fprintf(w, `
-Create the first administrator and an API token (prints the token):
-  bin/cairn admin bootstrap --username admin
-`)
+Create the first administrator with a password for the web UI (prints an API token):
+  printf '%%s\n' 'choose-a-long-password' | bin/cairn admin bootstrap --username admin --password-stdin
+Then sign in at %s/login
+`, srv.URL)
 	if u, err := url.Parse(srv.URL); err == nil {
 		host := u.Host
 		if u.Hostname() == "localhost" {
@@ -156,18 +173,32 @@ func migrate(args []string, stderr io.Writer) error {
 	return nil
 }
 
-func admin(args []string, stdout, stderr io.Writer) error {
+func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "rotate-signing-key" {
+		return rotateSigningKey(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "set-password" {
+		return setPassword(args[1:], stdin, stderr)
+	}
 	if len(args) == 0 || args[0] != "bootstrap" {
-		return errors.New("usage: cairn admin bootstrap --username NAME")
+		return errors.New("usage: cairn admin bootstrap --username NAME [--password-stdin] | cairn admin set-password NAME | cairn admin rotate-signing-key")
 	}
 	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	username := fs.String("username", "", "administrator's user name")
+	passwordStdin := fs.Bool("password-stdin", false, "read the administrator's password (for signing in to the web UI) from standard input")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *username == "" {
 		return errors.New("admin bootstrap: --username is required")
+	}
+	var password string
+	if *passwordStdin {
+		var err error
+		if password, err = readPassword(stdin); err != nil {
+			return fmt.Errorf("admin bootstrap: %w", err)
+		}
 	}
 	cfg, err := config.Load(nil, nil)
 	if err != nil {
@@ -194,7 +225,111 @@ func admin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("admin bootstrap: %w", err)
 	}
+	if password != "" {
+		if _, err := users.New(pool, enf).SetPassword(ctx, u.Username, password); err != nil {
+			return fmt.Errorf("admin bootstrap: %s", errMessage(err))
+		}
+		log.Info("administrator's password set; sign in at /login", "username", u.Username)
+	}
 	log.Info("administrator ready; the new personal access token is on stdout", "username", u.Username, "user_id", u.ID)
 	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+// readPassword reads one line (a password) from r.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}
+
+// errMessage is the human message of a domain error.
+func errMessage(err error) string {
+	if m := errs.Message(err); m != "" {
+		return m
+	}
+	return err.Error()
+}
+
+// setPassword is cairn admin set-password NAME: the new password comes from
+// standard input (never an argument, which other users could see).
+func setPassword(args []string, stdin io.Reader, stderr io.Writer) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: cairn admin set-password NAME   (the password is read from standard input)")
+	}
+	password, err := readPassword(stdin)
+	if err != nil {
+		return fmt.Errorf("admin set-password: %w", err)
+	}
+	cfg, err := config.Load(nil, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, err := server.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pool, err := pgxpool.New(ctx, db.URL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	enf, err := policies.NewEnforcer(log)
+	if err != nil {
+		return err
+	}
+	u, err := users.New(pool, enf).SetPassword(ctx, args[0], password)
+	if err != nil {
+		return fmt.Errorf("admin set-password: %s", errMessage(err))
+	}
+	log.Info("password set", "username", u.Username)
+	return nil
+}
+
+// rotateSigningKey is cairn admin rotate-signing-key: a new download-URL
+// signing key, picked up by every running replica without a restart; keys
+// whose tokens have all expired are retired. The new key id is printed.
+func rotateSigningKey(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("admin rotate-signing-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("usage: cairn admin rotate-signing-key")
+	}
+	cfg, err := config.Load(nil, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	db, err := server.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pool, err := pgxpool.New(ctx, db.URL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	id, retired, err := tokens.RotateSigningKey(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("admin rotate-signing-key: %w", err)
+	}
+	log.Info("download signing key rotated; the new key id is on stdout", "key_id", id, "retired_keys", retired)
+	fmt.Fprintln(stdout, id)
 	return nil
 }

@@ -29,6 +29,7 @@ func (g *API) registerPackages(api *gin.RouterGroup) {
 // upload is PUT /api/v4/projects/:id/packages/terraform/modules/:name/:system/:version/file
 // with the archive as the body (curl --upload-file) or a multipart "file".
 func (g *API) upload(c *gin.Context) {
+	defer middleware.CountUpload(c)
 	proj, ok := g.project(c)
 	if !ok {
 		return

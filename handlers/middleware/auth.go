@@ -21,29 +21,55 @@ const Realm = "cairn"
 // credential → 400; a present but invalid one → 401 (never silently
 // anonymous); none → anonymous. Only the API engine runs it: browser
 // sessions never authenticate API calls.
-func Authenticate(res *tokens.Resolver) gin.HandlerFunc {
+//
+// Failed authentications are counted per client address and per credential
+// prefix (AuthLimiter, in memory: the limits are per replica); past the
+// limit, requests presenting credentials are answered 429 with Retry-After
+// before anything is checked.
+func Authenticate(res *tokens.Resolver, opts ...AuthOption) gin.HandlerFunc {
+	o := authOptions{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.limiter == nil {
+		o.limiter = NewAuthLimiter(DefaultAuthFailures, DefaultAuthWindow)
+	}
 	return func(c *gin.Context) {
 		cred, err := tokens.Extract(c.Request.Header)
 		if errors.Is(err, tokens.ErrMultipleCredentials) {
+			authFailed(c, authMultiple)
 			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"message": "400 Bad request - " + err.Error()})
 			return
 		}
 		if err != nil {
+			if o.held(c, "") {
+				return
+			}
+			o.limiter.Fail(c.ClientIP(), "")
+			authFailed(c, authInvalid)
 			Unauthorized(c)
+			return
+		}
+		prefix := credentialPrefix(cred.Secret)
+		if cred.Source != tokens.None && o.held(c, prefix) {
 			return
 		}
 		p, err := res.Resolve(c.Request.Context(), cred)
 		if err != nil {
 			if errors.Is(err, tokens.ErrInvalidCredentials) || errors.Is(err, tokens.ErrInvalidJobToken) {
 				Logger(c).Info("rejected credentials", "reason", err.Error())
+				o.limiter.Fail(c.ClientIP(), prefix)
+				authFailed(c, authInvalid)
 				Unauthorized(c)
 				return
 			}
 			Logger(c).Error("resolving credentials failed", "error", err)
 			if errs.KindOf(err) == errs.Unavailable {
+				authFailed(c, authUnavailable)
 				c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"message": "503 Service Unavailable - credentials cannot be checked right now"})
 				return
 			}
+			authFailed(c, authError)
 			c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"message": "500 Internal Server Error", "request_id": ID(c)})
 			return
 		}

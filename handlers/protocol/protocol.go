@@ -63,9 +63,21 @@ func (a *API) Register(r gin.IRouter, auth gin.HandlerFunc) {
 	r.HEAD(file, a.file)
 }
 
-// discovery is GET /.well-known/terraform.json.
+// discovery is GET /.well-known/terraform.json: modules.v1 and login.v1
+// (terraform login: the consent page and token endpoint, the CLI's client
+// id and the localhost ports it may listen on).
+// https://developer.hashicorp.com/terraform/internals/remote-service-discovery
 func (a *API) discovery(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"modules.v1": ModulesV1Base + "/"})
+	c.JSON(http.StatusOK, gin.H{
+		"modules.v1": ModulesV1Base + "/",
+		"login.v1": gin.H{
+			"client":      "terraform-cli",
+			"grant_types": []string{"authz_code"},
+			"authz":       "/oauth/authorization",
+			"token":       "/oauth/token",
+			"ports":       []int{10000, 10010},
+		},
+	})
 }
 
 func (a *API) find(c *gin.Context) (*modules.Module, bool) {
@@ -164,6 +176,7 @@ func (a *API) download(c *gin.Context) {
 // bytes skip the app tier) while HEAD, which go-getter sends first and a
 // GET-presigned S3 URL would refuse, is answered here.
 func (a *API) file(c *gin.Context) {
+	defer middleware.CountDownload(c)
 	v, mod, err := a.svc.ArchiveByToken(c.Request.Context(), c.Param("ns"), c.Param("name"), c.Param("system"), c.Param("version"), c.Query("token"))
 	if err != nil {
 		writeFileError(c, err)

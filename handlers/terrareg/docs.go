@@ -1,17 +1,17 @@
 package terrareg
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cairn-registry/cairn/blobs"
-	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/modules"
-	"github.com/cairn-registry/cairn/modules/archive"
 	"github.com/cairn-registry/cairn/modules/metadata"
 )
 
@@ -141,14 +141,15 @@ func (t *terraregModules) exampleDetails(c *gin.Context) {
 	t.partDetails(c, mod, v, m, ex.Part, modules.RegistryCalls(ex.Part, t.address(mod), v.Version), "example")
 }
 
-// readme is GET .../:version/readme_html: the root README rendered by
-// markdown.Render (sanitized), as a JSON string; null without a README.
+// readme is GET .../:version/readme_html: the root README as rendered
+// (markdown.Render, sanitized) once, at upload (metadata.Part.ReadmeHTML),
+// as a JSON string; null without a README.
 func (t *terraregModules) readme(c *gin.Context) {
 	_, _, m, ok := t.docs(c, false)
 	if !ok {
 		return
 	}
-	trmReadmeHTML(c, m.Root.Readme)
+	trmStoredReadme(c, m.Root)
 }
 
 // submoduleReadme is GET .../:version/submodules/readme_html/*submodule.
@@ -162,7 +163,7 @@ func (t *terraregModules) submoduleReadme(c *gin.Context) {
 		trmNotFound(c)
 		return
 	}
-	trmReadmeHTML(c, sm.Readme)
+	trmStoredReadme(c, sm)
 }
 
 // exampleReadme is GET .../:version/examples/readme_html/*example.
@@ -176,7 +177,18 @@ func (t *terraregModules) exampleReadme(c *gin.Context) {
 		trmNotFound(c)
 		return
 	}
-	trmReadmeHTML(c, ex.Readme)
+	trmStoredReadme(c, ex.Part)
+}
+
+// trmStoredReadme answers a README as Terrareg does: the HTML rendered at upload
+// as a JSON string, or null when there is no README. Serving HTML inside JSON
+// (not as text/html) also means a browser opening the URL never renders it.
+func trmStoredReadme(c *gin.Context, p metadata.Part) {
+	if strings.TrimSpace(p.Readme) == "" {
+		c.JSON(http.StatusOK, nil)
+		return
+	}
+	c.JSON(http.StatusOK, p.ReadmeHTML)
 }
 
 // trmFileEntry is one file of an example.
@@ -265,7 +277,7 @@ func (t *terraregModules) file(c *gin.Context) {
 		trmNotFound(c)
 		return
 	}
-	trmReadmeHTML(c, m.Root.Readme)
+	trmStoredReadme(c, m.Root)
 }
 
 // graph serves .../:version/graph/data (kind ""), .../graph/data/submodule/
@@ -306,34 +318,43 @@ func (t *terraregModules) graph(kind string) gin.HandlerFunc {
 	}
 }
 
-// sourceZip is GET .../:version/source.zip: the uploaded archive, whatever
-// its format, re-encoded as a zip while it streams (archive.WriteZip reads
-// the blob entry by entry; nothing is buffered whole). The archive was
-// validated at upload, so a failure here is a storage failure; the
-// connection is then cut, where HTTP/1.1 allows, so the client sees an
-// error rather than a short zip.
+// sourceZip is GET .../:version/source.zip: the version's archive as a zip,
+// stored, never encoded on request (modules.Service.SourceZip: the zip built
+// at publish, the upload itself when it was a zip, or — for a version
+// published before zips were built — the zip made on its first request).
+// Like the protocol's archive file, a GET is redirected to the object store
+// when it can presign; otherwise the blob is streamed (with Range support).
 func (t *terraregModules) sourceZip(c *gin.Context) {
 	mod, v, ok := t.findVersion(c, false)
 	if !ok {
 		return
 	}
-	obj, info, err := t.svc.Blobs().Get(c.Request.Context(), v.BlobKey)
+	ctx := c.Request.Context()
+	key, err := t.svc.SourceZip(ctx, v)
+	if err != nil {
+		trmInternalError(c, err)
+		return
+	}
+	name := fmt.Sprintf("%s-%s-%s.zip", mod.Name, mod.System, v.Version)
+	if c.Request.Method == http.MethodGet {
+		u, err := t.svc.Blobs().PresignGet(ctx, key, time.Minute, name)
+		if err == nil {
+			c.Redirect(http.StatusFound, u)
+			return
+		}
+		if !errors.Is(err, blobs.ErrPresignUnsupported) {
+			trmInternalError(c, err)
+			return
+		}
+	}
+	obj, info, err := t.svc.Blobs().Get(ctx, key)
 	if err != nil {
 		trmInternalError(c, err)
 		return
 	}
 	defer obj.Close()
 	c.Header("Content-Type", "application/zip")
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.zip"`, mod.Name, mod.System, v.Version))
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
 	c.Header("Cache-Control", "private, no-store")
-	c.Status(http.StatusOK)
-	if err := archive.WriteZip(c.Writer, blobs.ReaderAt(obj), info.Size, t.svc.ArchiveLimits()); err != nil {
-		middleware.Logger(c).Error("source zip failed", "module", mod.Namespace+"/"+mod.Name+"/"+mod.System, "version", v.Version, "error", err)
-		c.Abort()
-		if hj, ok := c.Writer.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-			}
-		}
-	}
+	http.ServeContent(c.Writer, c.Request, "", info.ModTime, obj)
 }

@@ -204,22 +204,6 @@ func trmDescription(text string, html bool) (string, error) {
 	return trmHTMLText.Replace(text), nil
 }
 
-// trmReadmeHTML answers a README as Terrareg does: the rendered HTML as a JSON
-// string, or null when there is no README. Serving HTML inside JSON (not as
-// text/html) also means a browser opening the URL never renders it.
-func trmReadmeHTML(c *gin.Context, readme string) {
-	if strings.TrimSpace(readme) == "" {
-		c.JSON(http.StatusOK, nil)
-		return
-	}
-	out, err := trmMarkdown(readme)
-	if err != nil {
-		trmInternalError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
-}
-
 // trmTruthy reads Terrareg's boolean query arguments.
 func trmTruthy(s string) bool {
 	switch strings.ToLower(s) {

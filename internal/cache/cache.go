@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,9 @@ type Cache[K comparable, V any] struct {
 	mu      sync.RWMutex
 	entries map[K]entry[V]
 	gen     uint64
+
+	// observe, when set, is told whether each Get hit.
+	observe atomic.Pointer[func(hit bool)]
 }
 
 type entry[V any] struct {
@@ -50,11 +54,26 @@ func (c *Cache[K, V]) Get(key K, now time.Time) (V, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
+	hit := ok && now.Before(e.until)
+	if fn := c.observe.Load(); fn != nil {
+		(*fn)(hit)
+	}
+	if !hit {
 		var zero V
 		return zero, false
 	}
 	return e.value, true
+}
+
+// Observe reports every later Get to fn: hit is true when the value was
+// found (and not expired). A nil fn stops reporting. Metrics count hits
+// and misses with it.
+func (c *Cache[K, V]) Observe(fn func(hit bool)) {
+	if fn == nil {
+		c.observe.Store(nil)
+		return
+	}
+	c.observe.Store(&fn)
 }
 
 // Put stores value for key until the earlier of now+TTL and until (zero:

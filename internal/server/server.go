@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +26,8 @@ import (
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/handlers"
 	"github.com/cairn-registry/cairn/handlers/health"
+	"github.com/cairn-registry/cairn/handlers/ui"
+	"github.com/cairn-registry/cairn/internal/metrics"
 	"github.com/cairn-registry/cairn/internal/outbound"
 	"github.com/cairn-registry/cairn/internal/pgcluster"
 	"github.com/cairn-registry/cairn/internal/tlsca"
@@ -36,6 +38,9 @@ import (
 	"github.com/cairn-registry/cairn/tokens"
 	"github.com/cairn-registry/cairn/users"
 )
+
+// blobSweepInterval is how often unreferenced module blobs are swept.
+const blobSweepInterval = 15 * time.Minute
 
 // embeddedDB is the database Cairn creates in its private cluster.
 const embeddedDB = "cairn"
@@ -49,6 +54,10 @@ type Server struct {
 	URL      string // base URL actually served (PublicURL with the bound port)
 	CAPath   string // generated CA clients should trust, if any
 	Listener net.Listener
+	// Metrics is what the server records; nil when CAIRN_METRICS_LISTEN is
+	// off. MetricsURL is then empty, else http://<bound address>/metrics.
+	Metrics    *metrics.Metrics
+	MetricsURL string
 
 	Enforcer *policies.Enforcer
 	Resolver *tokens.Resolver
@@ -62,8 +71,15 @@ type Server struct {
 	http       *http.Server
 	served     chan error
 	stopFollow context.CancelFunc
+	// sessionStore cleans expired browser sessions until stopped.
+	sessionStore interface{ StopCleanup() }
 	// counterDone closes once buffered download counts are flushed.
 	counterDone chan struct{}
+	// sweepDone closes once the blob sweeper has stopped.
+	sweepDone chan struct{}
+
+	metricsListener net.Listener
+	metricsHTTP     *http.Server
 }
 
 // Database is an open, migrated database (and the private cluster behind it,
@@ -176,6 +192,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	}
 	s.Listener = ln
 	s.URL = servedURL(cfg, ln.Addr())
+	if err := s.listenMetrics(); err != nil {
+		return nil, err
+	}
 
 	db, err := OpenDatabase(ctx, cfg, log)
 	if err != nil {
@@ -186,17 +205,40 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, fmt.Errorf("CAIRN_DATABASE_URL: %w", err)
 	}
+	if !strings.Contains(db.URL, "pool_max_conns") {
+		// pgx's default (max(4, CPUs)) is too small: each notification
+		// follower holds a connection for good, and a 2-CPU host would be
+		// left with none for requests.
+		poolCfg.MaxConns = max(poolCfg.MaxConns, 32)
+	}
 	if s.Pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
 	}
+	s.Metrics.ObservePool(s.Pool.Stat)
 	if s.Blobs, err = OpenBlobs(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if s.Enforcer, err = policies.NewEnforcer(log); err != nil {
+	if s.Metrics != nil {
+		s.Blobs = blobs.Observed(s.Blobs, s.Metrics.ObserveBlob)
+	}
+	if s.Enforcer, err = policies.NewEnforcer(log.With("component", "policies")); err != nil {
 		return nil, err
 	}
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	s.stopFollow = stopFollow
+	if s.cluster != nil {
+		// The embedded server is restarted if it dies; if it cannot be,
+		// Done reports it so the process exits instead of living on
+		// unable to serve.
+		failed := s.cluster.Supervise(followCtx, log.With("component", "pgcluster"))
+		go func() {
+			select {
+			case err := <-failed:
+				s.fail(fmt.Errorf("embedded PostgreSQL: %w", err))
+			case <-followCtx.Done():
+			}
+		}()
+	}
 	followReady := make(chan struct{})
 	go s.Enforcer.Follow(followCtx, s.Pool, followReady)
 	select {
@@ -211,23 +253,33 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		return nil, fmt.Errorf("CAIRN_OUTBOUND_ALLOW: %w", err)
 	}
 	s.Projects = projects.New(s.Pool, s.Enforcer)
+	sweeper := modules.NewSweeper(s.Pool, s.Blobs, log.With("component", "blob-sweeper"))
+	s.Projects.OnBlobsOrphaned(sweeper.Remove)
 	authz := s.Projects.Authorizer()
-	s.Resolver = tokens.NewResolver(s.Pool, tokens.NewJobVerifier(outbound.New(allow)))
-	go s.Resolver.Follow(followCtx, s.Pool, log)
+	s.Resolver = tokens.NewResolver(s.Pool, tokens.NewJobVerifier(outbound.New(allow), allow, log.With("component", "job-tokens")))
+	s.Resolver.ObserveCache(s.Metrics.CacheObserver("credentials"))
+	go s.Resolver.Follow(followCtx, s.Pool, log.With("component", "credentials-cache"))
 	s.Users = users.New(s.Pool, s.Enforcer)
 	s.Users.OnCredentialsChanged(s.Resolver.Forget)
 	s.Tokens = tokens.NewService(s.Pool, authz, s.Resolver)
 	s.Audit = audit.New(s.Pool, authz)
-	key, err := queries.New(s.Pool).EnsureInstanceSecret(ctx, queries.EnsureInstanceSecretParams{Name: "download-signing-key", Value: randomKey()})
+	signer, err := tokens.OpenDownloadSigner(ctx, s.Pool)
 	if err != nil {
-		return nil, fmt.Errorf("download signing key: %w", err)
+		return nil, err
 	}
-	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, modules.NewLinks(tokens.NewDownloadSigner(key), s.URL), cfg.MaxUploadBytes)
-	go s.Modules.Follow(followCtx, s.Pool, log)
+	go signer.Follow(followCtx, s.Pool, log.With("component", "download-signer"))
+	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, modules.NewLinks(signer, s.URL), cfg.MaxUploadBytes)
+	s.Modules.ObserveLookups(s.Metrics.CacheObserver("module_lookups"))
+	go s.Modules.Follow(followCtx, s.Pool, log.With("component", "module-lookups-cache"))
+	s.sweepDone = make(chan struct{})
+	go func() {
+		defer close(s.sweepDone)
+		sweeper.Run(followCtx, blobSweepInterval)
+	}()
 	s.counterDone = make(chan struct{})
 	go func() {
 		defer close(s.counterDone)
-		s.Modules.RunCounter(followCtx, 5*time.Second, log)
+		s.Modules.RunCounter(followCtx, 5*time.Second, log.With("component", "download-counter"))
 	}()
 
 	var tlsCfg *tls.Config
@@ -247,24 +299,40 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	sessions, sessionStore := ui.NewSessions(s.Pool, cfg.Identity, strings.HasPrefix(s.URL, "https://"))
+	s.sessionStore = sessionStore
+	var sso *ui.SSO
+	if cfg.Identity.OIDC.Enabled() {
+		sso = &ui.SSO{Config: cfg.Identity.OIDC, RedirectURL: s.URL + "/openid/callback", Client: outbound.New(allow)}
+	}
 	handler := handlers.New(handlers.Deps{
-		Log:       log,
-		PublicURL: s.URL,
-		Ready:     map[string]health.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
-		Resolver:  s.Resolver,
-		Users:     s.Users,
-		Projects:  s.Projects,
-		Tokens:    s.Tokens,
-		Modules:   s.Modules,
-		Audit:     s.Audit,
+		Sessions:       sessions,
+		TrustedProxies: cfg.TrustedProxies,
+		Identity:       cfg.Identity,
+		SSO:            sso,
+		Log:            log,
+		PublicURL:      s.URL,
+		Ready:          map[string]health.Pinger{"database": poolPinger{s.Pool}, "blobs": s.Blobs},
+		Resolver:       s.Resolver,
+		Users:          s.Users,
+		Projects:       s.Projects,
+		Tokens:         s.Tokens,
+		Modules:        s.Modules,
+		Audit:          s.Audit,
+		Metrics:        s.Metrics,
 	})
 	s.http = &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Body and response deadlines are set per request, suited to the
+		// route, by middleware.Deadlines (a minimum rate for uploads and
+		// downloads): none here.
+		ReadTimeout:    0,
+		WriteTimeout:   0,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() {
 		var err error
@@ -276,8 +344,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
-		s.served <- err
+		s.fail(err)
 	}()
+	s.serveMetrics()
 	return s, nil
 }
 
@@ -298,8 +367,18 @@ func Bootstrap(ctx context.Context, pool *pgxpool.Pool, enf *policies.Enforcer, 
 	return u, tok, err
 }
 
-// Done delivers the serve loop's error when it stops on its own.
+// Done delivers the serve loop's error when it stops on its own, or the
+// error that makes the server unable to go on (its embedded PostgreSQL
+// could not be restarted).
 func (s *Server) Done() <-chan error { return s.served }
+
+// fail reports the first reason the server stops on its own.
+func (s *Server) fail(err error) {
+	select {
+	case s.served <- err:
+	default:
+	}
+}
 
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), then closes the pool and stops the private cluster.
@@ -308,19 +387,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
 	}
+	err = errors.Join(err, s.shutdownMetrics(ctx))
 	s.close()
 	return err
 }
 
 func (s *Server) close() {
+	if s.sessionStore != nil {
+		s.sessionStore.StopCleanup()
+	}
 	if s.http == nil && s.Listener != nil {
 		s.Listener.Close()
+	}
+	if s.metricsHTTP == nil && s.metricsListener != nil {
+		s.metricsListener.Close()
 	}
 	if s.stopFollow != nil {
 		s.stopFollow()
 	}
 	if s.counterDone != nil {
 		<-s.counterDone
+	}
+	if s.sweepDone != nil {
+		<-s.sweepDone
 	}
 	if s.Pool != nil {
 		s.Pool.Close()
@@ -358,12 +447,4 @@ type poolPinger struct{ pool *pgxpool.Pool }
 func (p poolPinger) Ping(ctx context.Context) error {
 	_, err := queries.New(p.pool).Ping(ctx)
 	return err
-}
-
-func randomKey() []byte {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return b
 }

@@ -48,3 +48,7 @@ func Golden(t testing.TB, path string, got []byte) {
 		}
 	}
 }
+
+// Updating reports whether -update was given (generated documents are
+// rewritten too).
+func Updating() bool { return *update }

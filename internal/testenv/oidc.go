@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -127,6 +128,15 @@ func (i *Issuer) Mint(t testing.TB, claims map[string]any) string {
 // issuer's kid, so only a verifier that checks the signature rejects it.
 func (i *Issuer) MintWithKey(t testing.TB, claims map[string]any, key *rsa.PrivateKey) string {
 	t.Helper()
+	raw, err := i.sign(claims, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// sign builds and signs the token of MintWithKey.
+func (i *Issuer) sign(claims map[string]any, key *rsa.PrivateKey) (string, error) {
 	now := time.Now()
 	all := map[string]any{
 		"iss": i.URL,
@@ -147,21 +157,17 @@ func (i *Issuer) MintWithKey(t testing.TB, claims map[string]any, key *rsa.Priva
 	}
 	payload, err := json.Marshal(all)
 	if err != nil {
-		t.Fatalf("encode claims: %v", err)
+		return "", fmt.Errorf("encode claims: %w", err)
 	}
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: i.KeyID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
-		t.Fatalf("create signer: %v", err)
+		return "", fmt.Errorf("create signer: %w", err)
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		t.Fatalf("sign token: %v", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatalf("serialize token: %v", err)
-	}
-	return raw
+	return jws.CompactSerialize()
 }

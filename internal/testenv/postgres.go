@@ -48,6 +48,7 @@ func Shutdown() {
 		os.RemoveAll(pgDir)
 	}
 	stopMinIO()
+	stopBrowser()
 }
 
 // Require fails the test under CI=true and skips it otherwise, with reason.

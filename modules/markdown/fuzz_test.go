@@ -101,6 +101,20 @@ func checkSafe(t *testing.T, out string) {
 				}
 			}
 		}
+		if id, ok := values["id"]; ok && !strings.HasPrefix(id, "readme-") {
+			t.Errorf("tag %q has an id without the readme- prefix", m[0])
+		}
+		if name == "img" {
+			src := strings.Map(func(r rune) rune {
+				if r <= ' ' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, html.UnescapeString(values["src"]))
+			if src == "" || urlScheme(values["src"]) != "" || strings.HasPrefix(src, "/") || strings.HasPrefix(src, "\\") {
+				t.Errorf("image %q does not load a file of the module", m[0])
+			}
+		}
 		if name == "a" && values["href"] != "" && !strings.Contains(" "+values["rel"]+" ", " nofollow ") {
 			t.Errorf("link %q lacks rel=nofollow", m[0])
 		}

@@ -75,9 +75,11 @@ func plainText(src []byte) template.HTML {
 // Render converts a README written in Markdown into sanitized HTML for embedding in a page.
 //
 // Supported: GitHub Flavoured Markdown (tables with alignment, strikethrough, autolinks, task
-// lists), fenced code with class="language-x", and deterministic heading ids ("usage",
-// "inputs-1" for the second "Inputs"). Scripts, styles, iframes, event handler attributes and
-// javascript:/data: URLs never survive. A README larger than 1 MiB, or shaped to make the
+// lists), fenced code with class="language-x", and deterministic heading ids ("readme-usage",
+// "readme-inputs-1" for the second "Inputs"; every id carries IDPrefix and in-page links follow).
+// Scripts, styles, iframes, event handler attributes and javascript:/data: URLs never survive,
+// and images load only files of the module (relative paths): any other image is replaced by its
+// alt text, so a README cannot make its readers' browsers fetch third-party URLs. A README larger than 1 MiB, or shaped to make the
 // Markdown parser slow (see tooComplex), comes back as escaped text in a <pre> block instead.
 // Rendering is CPU-bound; callers should render once (at upload) and store the result rather
 // than render per request. It is safe for concurrent use.
@@ -90,5 +92,5 @@ func Render(src []byte) (template.HTML, error) {
 	if err := converter.Convert(src, &buf); err != nil {
 		return "", fmt.Errorf("markdown: render: %w", err)
 	}
-	return template.HTML(policy.SanitizeBytes(buf.Bytes())), nil
+	return template.HTML(rewrite(policy.SanitizeBytes(buf.Bytes()))), nil
 }

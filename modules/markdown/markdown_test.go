@@ -40,7 +40,7 @@ func TestRenderGFM(t *testing.T) {
 		{
 			name: "heading ids are deterministic and deduplicated",
 			src:  "# Usage\n\n## Inputs\n\n## Inputs\n\n### Required inputs_list\n",
-			want: []string{`<h1 id="usage">Usage</h1>`, `<h2 id="inputs">Inputs</h2>`, `<h2 id="inputs-1">Inputs</h2>`, `<h3 id="required-inputs-list">`},
+			want: []string{`<h1 id="readme-usage">Usage</h1>`, `<h2 id="readme-inputs">Inputs</h2>`, `<h2 id="readme-inputs-1">Inputs</h2>`, `<h3 id="readme-required-inputs-list">`},
 		},
 		{
 			name: "strikethrough",
@@ -60,12 +60,12 @@ func TestRenderGFM(t *testing.T) {
 		{
 			name: "relative link keeps nofollow",
 			src:  "[inputs](#inputs) and [docs](docs/usage.md)\n",
-			want: []string{`<a href="#inputs" rel="nofollow">inputs</a>`, `<a href="docs/usage.md" rel="nofollow">docs</a>`},
+			want: []string{`<a href="#readme-inputs" rel="nofollow">inputs</a>`, `<a href="docs/usage.md" rel="nofollow">docs</a>`},
 		},
 		{
-			name: "images survive",
-			src:  "![diagram](https://example.com/diagram.png)\n",
-			want: []string{`<img src="https://example.com/diagram.png" alt="diagram">`},
+			name: "relative images survive",
+			src:  "![diagram](docs/diagram.png)\n",
+			want: []string{`<img src="docs/diagram.png" alt="diagram">`},
 		},
 	}
 	for _, tt := range tests {
@@ -107,8 +107,8 @@ func TestRenderHostileFixture(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<a href="https://ok.example" rel="nofollow noopener" target="_blank">ok</a>`,
-		`<h1 id="hostile-module">Hostile module</h1>`,
-		`<h2 id="usage">Usage</h2>`,
+		`<h1 id="readme-hostile-module">Hostile module</h1>`,
+		`<h2 id="readme-usage">Usage</h2>`,
 		`<div>hover me</div>`,
 	} {
 		if !strings.Contains(got, want) {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,33 +59,37 @@ func inspect(p *Part, dir string, files map[string][]byte) (diags []Diagnostic) 
 		return diags
 	}
 
-	for _, v := range mod.Variables {
-		p.Inputs = append(p.Inputs, input(v))
+	// tfconfig's maps are read in key order and sorted stably, so that names that clean makes
+	// equal ("a" and "a\x00") still come out in the same order every time.
+	for _, name := range slices.Sorted(maps.Keys(mod.Variables)) {
+		p.Inputs = append(p.Inputs, input(mod.Variables[name]))
 	}
-	sort.Slice(p.Inputs, func(i, j int) bool { return p.Inputs[i].Name < p.Inputs[j].Name })
+	sort.SliceStable(p.Inputs, func(i, j int) bool { return p.Inputs[i].Name < p.Inputs[j].Name })
 
-	for _, o := range mod.Outputs {
+	for _, name := range slices.Sorted(maps.Keys(mod.Outputs)) {
+		o := mod.Outputs[name]
 		p.Outputs = append(p.Outputs, Output{
 			Name:        clean(o.Name),
 			Description: clean(o.Description),
 			Sensitive:   o.Sensitive,
 		})
 	}
-	sort.Slice(p.Outputs, func(i, j int) bool { return p.Outputs[i].Name < p.Outputs[j].Name })
+	sort.SliceStable(p.Outputs, func(i, j int) bool { return p.Outputs[i].Name < p.Outputs[j].Name })
 
 	for _, c := range mod.RequiredCore {
 		p.RequiredVersion = append(p.RequiredVersion, clean(c))
 	}
 
-	for local, req := range mod.RequiredProviders {
-		p.ProviderDependencies = append(p.ProviderDependencies, providerDependency(local, req))
+	for _, local := range slices.Sorted(maps.Keys(mod.RequiredProviders)) {
+		p.ProviderDependencies = append(p.ProviderDependencies, providerDependency(local, mod.RequiredProviders[local]))
 	}
-	sort.Slice(p.ProviderDependencies, func(i, j int) bool {
+	sort.SliceStable(p.ProviderDependencies, func(i, j int) bool {
 		return p.ProviderDependencies[i].Name < p.ProviderDependencies[j].Name
 	})
 
 	for _, set := range []map[string]*tfconfig.Resource{mod.ManagedResources, mod.DataResources} {
-		for _, r := range set {
+		for _, key := range slices.Sorted(maps.Keys(set)) {
+			r := set[key]
 			p.Resources = append(p.Resources, Resource{
 				Name:     clean(r.Name),
 				Type:     clean(r.Type),
@@ -94,7 +100,7 @@ func inspect(p *Part, dir string, files map[string][]byte) (diags []Diagnostic) 
 			})
 		}
 	}
-	sort.Slice(p.Resources, func(i, j int) bool {
+	sort.SliceStable(p.Resources, func(i, j int) bool {
 		a, b := p.Resources[i], p.Resources[j]
 		if a.Mode != b.Mode {
 			return a.Mode == "managed"
@@ -105,14 +111,15 @@ func inspect(p *Part, dir string, files map[string][]byte) (diags []Diagnostic) 
 		return a.Name < b.Name
 	})
 
-	for _, c := range mod.ModuleCalls {
+	for _, name := range slices.Sorted(maps.Keys(mod.ModuleCalls)) {
+		c := mod.ModuleCalls[name]
 		p.ModuleCalls = append(p.ModuleCalls, ModuleCall{
 			Name:    clean(c.Name),
 			Source:  clean(c.Source),
 			Version: clean(c.Version),
 		})
 	}
-	sort.Slice(p.ModuleCalls, func(i, j int) bool { return p.ModuleCalls[i].Name < p.ModuleCalls[j].Name })
+	sort.SliceStable(p.ModuleCalls, func(i, j int) bool { return p.ModuleCalls[i].Name < p.ModuleCalls[j].Name })
 
 	for _, d := range mod.Diagnostics {
 		out := Diagnostic{
@@ -162,9 +169,16 @@ func cleanValue(v any) any {
 		}
 		return t
 	case map[string]any:
+		// Cleaning can make two keys equal ("a\x00" and "a"). One value is kept by a fixed rule,
+		// so that the stored default does not change with map order: that of the key that
+		// needed no cleaning, else that of the lowest key.
 		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[clean(k)] = cleanValue(e)
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			ck := clean(k)
+			if _, taken := out[ck]; taken && k != ck {
+				continue
+			}
+			out[ck] = cleanValue(t[k])
 		}
 		return out
 	default:

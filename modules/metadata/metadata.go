@@ -19,6 +19,9 @@ type Module struct {
 	Terrareg *TerraregConfig `json:"terrareg"`
 	// Truncated is true when a limit stopped some files from being read.
 	Truncated bool `json:"truncated"`
+	// ReadmeHTMLVersion is the markdown.Version the ReadmeHTML fields were rendered with, 0 when
+	// they were not (Extract leaves them empty).
+	ReadmeHTMLVersion int `json:"readme_html_version,omitempty"`
 }
 
 // Part is one Terraform module inside the archive: the root, a submodule or an example.
@@ -30,6 +33,9 @@ type Part struct {
 	Path string `json:"path"`
 	// Readme is the raw Markdown of the directory's README, "" when there is none.
 	Readme string `json:"readme"`
+	// ReadmeHTML is Readme rendered and sanitised (modules/markdown), filled by the modules
+	// package at upload, not by Extract; see Module.ReadmeHTMLVersion.
+	ReadmeHTML string `json:"readme_html,omitempty"`
 	// Empty is true when the directory holds no Terraform (.tf or .tf.json) files.
 	Empty bool `json:"empty"`
 	// Inputs are the declared variables, sorted by name.
