@@ -22,10 +22,12 @@ COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION}" \
-      -o /out/cairn ./cmd/cairn
+      -o /out/cairn ./cmd/cairn \
+ && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/cairn /usr/local/bin/cairn
+COPY --from=build --chown=65532:65532 /out/data /data
 # nonroot is uid 65532; /data is only used for generated TLS material when
 # no certificate is given (and for fs blobs, which a replicated deployment
 # does not use).
@@ -34,7 +36,7 @@ ENV CAIRN_REQUIRE_DATABASE_URL=true \
     CAIRN_LISTEN=:8443 \
     CAIRN_LOG_FORMAT=json
 USER 65532:65532
-WORKDIR /data
 EXPOSE 8443 9090
-ENTRYPOINT ["/usr/local/bin/cairn"]
-CMD ["serve"]
+# Extra arguments are serve's flags; other commands (cairn admin backup, ...)
+# run with --entrypoint /usr/local/bin/cairn or kubectl exec.
+ENTRYPOINT ["/usr/local/bin/cairn", "serve"]

@@ -8,7 +8,7 @@ TEMPL := $(GO) tool templ
 # Test timeout per package; the whole suite stays well under 15 minutes.
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build run test test-unit testdeps check generate bench soak fuzz clean fmt
+.PHONY: all build run test test-unit testdeps check generate bench soak fuzz clean fmt chart-test bench-scale
 
 all: build
 
@@ -72,6 +72,20 @@ bench: build testdeps
 # thread count at start and end, fails on any error response.
 soak: build testdeps
 	CAIRN_SOAK=1 CAIRN_BIN=$(CURDIR)/bin/cairn $(GO) test -run '^TestSoak$$' -count=1 -v -timeout 30m ./e2e/
+
+# The Helm chart (deploy/helm/cairn): helm lint --strict and helm template for
+# three value sets (minimal; S3 + external PostgreSQL + ingress; HA with 3
+# replicas), the rendered manifests checked; and the Dockerfile, checked
+# statically (no Docker engine needed) plus its static binary's behaviour.
+chart-test:
+	$(GO) run ./internal/testenv/cmd/testdeps
+	$(GO) test -count=1 -v -run 'TestChart|TestDockerfile|TestImageBinary' ./deploy/
+
+# Scale: seeds 100,000 modules in 10,000 groups (1,000,000 versions, 100,000
+# memberships) through SQL and prints the figures at 32 connections. Heavy
+# (several minutes, a few GiB of database); not part of make test.
+bench-scale: build testdeps
+	CAIRN_BENCH_SCALE=1 CAIRN_BIN=$(CURDIR)/bin/cairn $(GO) test -run '^$$' -bench '^BenchmarkScale100k$$' -benchtime 1x -timeout 60m -v ./e2e/
 
 clean:
 	rm -rf bin

@@ -4,6 +4,9 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,6 +75,63 @@ type Config struct {
 	// Identity: browser sessions, password sign-in, OIDC single sign-on
 	// and terraform login.
 	Identity Identity
+
+	// TerraregAutoPublish publishes versions uploaded through Terrareg's
+	// upload path at once (Terrareg's AUTO_PUBLISH_MODULE_VERSIONS).
+	TerraregAutoPublish bool
+
+	// GitProviders (CAIRN_GIT_PROVIDERS) are Terrareg's git providers
+	// (GIT_PROVIDER_CONFIG): a JSON list, in order (ids count from 1).
+	GitProviders []GitProvider
+
+	// SecretKey (CAIRN_SECRET_KEY, decoded; nil when unset) seals secrets
+	// stored in the database: git credentials and webhook secrets. Never
+	// log it.
+	SecretKey []byte
+}
+
+// GitProvider is one of Terrareg's git providers: URL templates with
+// {namespace}, {module}, {provider}, {tag}/{tag_uri_encoded} and {path}.
+type GitProvider struct {
+	Name      string `json:"name"`
+	BaseURL   string `json:"base_url"`
+	CloneURL  string `json:"clone_url"`
+	BrowseURL string `json:"browse_url"`
+	GitPath   string `json:"git_path"`
+}
+
+// parseGitProviders reads CAIRN_GIT_PROVIDERS as Terrareg reads
+// GIT_PROVIDER_CONFIG: every entry names name, base_url, clone_url and
+// browse_url (git_path optional); names are unique.
+func parseGitProviders(s string) ([]GitProvider, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var list []GitProvider
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf("not a JSON list of git providers: %v", err)
+	}
+	seen := map[string]bool{}
+	for i, g := range list {
+		for _, f := range []struct{ key, v string }{{"name", g.Name}, {"base_url", g.BaseURL}, {"clone_url", g.CloneURL}, {"browse_url", g.BrowseURL}} {
+			if strings.TrimSpace(f.v) == "" {
+				return nil, fmt.Errorf("entry %d: %s is required", i+1, f.key)
+			}
+		}
+		if seen[g.Name] {
+			return nil, fmt.Errorf("entry %d: name %q is used twice", i+1, g.Name)
+		}
+		seen[g.Name] = true
+		if !strings.Contains(g.BrowseURL+g.GitPath, "{path}") {
+			return nil, fmt.Errorf("entry %d (%s): browse_url must contain {path}", i+1, g.Name)
+		}
+		if !strings.Contains(g.BrowseURL, "{tag}") && !strings.Contains(g.BrowseURL, "{tag_uri_encoded}") {
+			return nil, fmt.Errorf("entry %d (%s): browse_url must contain {tag} or {tag_uri_encoded}", i+1, g.Name)
+		}
+	}
+	return list, nil
 }
 
 // Identity configures how people sign in.
@@ -160,6 +220,9 @@ var Vars = []Var{
 	{"CAIRN_LOGIN_TOKEN_TTL", "login-token-ttl", "2160h", "lifetime of the tokens terraform login creates (90 days)"},
 	{"CAIRN_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the client is the direct peer)"},
 	{"CAIRN_OUTBOUND_ALLOW", "outbound-allow", "", "comma-separated IP addresses, CIDRs or host names Cairn may fetch from even though they are loopback or private (e.g. an internal GitLab); everything else private is refused"},
+	{"CAIRN_TERRAREG_AUTO_PUBLISH", "terrareg-auto-publish", "false", "publish module versions uploaded through Terrareg's upload API at once (Terrareg's AUTO_PUBLISH_MODULE_VERSIONS); otherwise they wait for .../publish"},
+	{"CAIRN_GIT_PROVIDERS", "git-providers", "", "Terrareg's git providers (its GIT_PROVIDER_CONFIG format): a JSON list of {\"name\", \"base_url\", \"clone_url\", \"browse_url\", \"git_path\"} URL templates, listed by /v1/terrareg/git_providers and chosen by id (1, 2, ...) in module provider settings"},
+	{"CAIRN_SECRET_KEY", "secret-key", "", "32 or more random bytes, base64- or hex-encoded (e.g. openssl rand -base64 32), sealing the git credentials and webhook secrets stored for git-backed modules; unset: none can be stored. Keep it secret and keep it: changing it makes stored ones unreadable"},
 	{"CAIRN_METRICS_LISTEN", "metrics-listen", "", "host:port of a separate plain-HTTP listener serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9090); empty: off. Keep it off the public network"},
 }
 
@@ -233,6 +296,12 @@ func parse(values map[string]string) (*Config, error) {
 			UseTLS:    boolean("CAIRN_S3_TLS", true),
 			Presign:   boolean("CAIRN_S3_PRESIGN", false),
 		},
+		TerraregAutoPublish: boolean("CAIRN_TERRAREG_AUTO_PUBLISH", false),
+	}
+	if gp, err := parseGitProviders(get("CAIRN_GIT_PROVIDERS")); err != nil {
+		bad("CAIRN_GIT_PROVIDERS", "%v", err)
+	} else {
+		c.GitProviders = gp
 	}
 	if c.DataDir == "" {
 		c.DataDir = "./data"
@@ -414,6 +483,14 @@ func parse(values map[string]string) (*Config, error) {
 		bad("CAIRN_OUTBOUND_ALLOW", "%v", err)
 	}
 
+	if k := get("CAIRN_SECRET_KEY"); k != "" {
+		key, err := decodeSecretKey(k)
+		if err != nil {
+			bad("CAIRN_SECRET_KEY", "%v", err)
+		}
+		c.SecretKey = key
+	}
+
 	c.MetricsListen = get("CAIRN_METRICS_LISTEN")
 	if c.MetricsListen != "" {
 		if _, mport, err := net.SplitHostPort(c.MetricsListen); err != nil {
@@ -446,3 +523,23 @@ func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
 // TLSDir is where the generated CA and server certificate live.
 func (c *Config) TLSDir() string { return filepath.Join(c.DataDir, "tls") }
+
+// decodeSecretKey decodes CAIRN_SECRET_KEY: hex or base64 (standard or
+// URL alphabet, padded or not), at least 32 bytes. Errors never repeat it.
+func decodeSecretKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("is %d bytes once hex-decoded; use 32 or more (e.g. openssl rand -hex 32)", len(b))
+		}
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) < 32 {
+				return nil, fmt.Errorf("is %d bytes once base64-decoded; use 32 or more (e.g. openssl rand -base64 32)", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("is neither hex nor base64; generate one with openssl rand -base64 32")
+}

@@ -225,7 +225,7 @@ func catalogAddresses(t *testing.T, body string) []string {
 	return out
 }
 
-var catalogTimestamp = regexp.MustCompile(`"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"`)
+var catalogTimestamp = regexp.MustCompile(`"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"`)
 
 // canonical re-encodes a JSON body for a golden file: indented, keys
 // sorted, and the server's address and timestamps replaced.
@@ -455,6 +455,8 @@ func TestCatalogSearchRanking(t *testing.T) {
 func TestCatalogEndpoints(t *testing.T) {
 	t.Parallel()
 	e := startCatalog(t)
+	// A namespace without modules: listed unless only_published.
+	e.json("POST", "/groups", map[string]any{"path": "umbrella", "name": "Umbrella", "visibility": "public"}, nil)
 	for _, g := range []struct {
 		name, token, path string
 	}{
@@ -479,8 +481,34 @@ func TestCatalogEndpoints(t *testing.T) {
 		{"terrareg_most_downloaded", e.member, "/v1/terrareg/analytics/global/most_downloaded_module_provider_this_week"},
 		{"terrareg_health", "", "/v1/terrareg/health"},
 		{"terrareg_config", "", "/v1/terrareg/config"},
+		// Issue 14's fidelity fixes on the catalog: compatibility with
+		// target_terraform_version, Terrareg's page sizes (10, at most 50),
+		// namespaces with and without only_published, provider namespaces,
+		// the setup endpoints.
+		{"terrareg_search_compat", e.outsider, "/v1/terrareg/modules/search?q=vpc&target_terraform_version=1.4.0"},
+		{"terrareg_search_limit_max", "", "/v1/terrareg/modules/search?q=&limit=100"},
+		{"terrareg_search_limit_default", e.member, "/v1/terrareg/modules/search?q="},
+		{"terrareg_namespaces_all", e.member, "/v1/terrareg/namespaces?only_published=false"},
+		{"terrareg_namespaces_only_published", e.member, "/v1/terrareg/namespaces?only_published=true"},
+		{"terrareg_namespaces_provider", e.member, "/v1/terrareg/namespaces?type=provider"},
+		{"terrareg_initial_setup", e.member, "/v1/terrareg/initial_setup"},
+		{"terrareg_provider_logos", "", "/v1/terrareg/provider_logos"},
+		{"terrareg_git_providers", "", "/v1/terrareg/git_providers"},
 	} {
 		e.golden(g.name, e.getOK(g.token, g.path))
+	}
+
+	// Terrareg's trailing-slash aliases answer as their twins.
+	for _, p := range []string{"/v1/modules/search?q=vpc", "/v1/modules/acme", "/v1/modules/acme/vpc", "/v1/modules/acme/vpc/aws",
+		"/v1/modules/acme/vpc/aws/1.0.0", "/v1/modules/acme/vpc/aws/versions"} {
+		path, query, _ := strings.Cut(p, "?")
+		if query != "" {
+			query = "?" + query
+		}
+		twin := e.getOK(e.member, p)
+		if alias := e.getOK(e.member, path+"/"+query); alias != twin {
+			t.Errorf("GET %s/ = %s, want as %s: %s", path, alias, p, twin)
+		}
 	}
 
 	var version struct{ Version string }
@@ -517,8 +545,13 @@ func TestCatalogEndpoints(t *testing.T) {
 	if code != 404 || body != "{}" {
 		t.Errorf("most downloaded of an empty registry = %d %s, want 404 {}", code, body)
 	}
-	code, _, body = empty.do("GET", "/v1/terrareg/namespaces?offset=0", nil, nil)
+	code, _, body = empty.do("GET", "/v1/terrareg/namespaces?offset=0&limit=10", nil, nil)
 	if code != 200 || body != `{"meta":{"current_offset":0,"limit":10},"namespaces":[]}` {
 		t.Errorf("namespaces of an empty registry = %d %s", code, body)
+	}
+	// Only limit switches to the paged form (Terrareg): offset alone is the list.
+	code, _, body = empty.do("GET", "/v1/terrareg/namespaces?offset=0", nil, nil)
+	if code != 200 || body != `[]` {
+		t.Errorf("namespaces?offset=0 of an empty registry = %d %s, want []", code, body)
 	}
 }

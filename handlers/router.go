@@ -10,7 +10,11 @@
 //	   the signed archive file)
 //	/v1/modules lists, search, details           handlers/catalog
 //	/api/v4/...                                  handlers/gitlab
+//	/api/v2/..., /api/registry/private/v2/gpg-keys handlers/tfe (TFE API, upload links)
+//	/v1/providers/, /api/registry/v1/providers/,  handlers/protocol (providers.v1, the
+//	  /v1/mirror/, /v1/provider-files/             network mirror, signed provider files)
 //	/v1/terrareg/...                             handlers/terrareg
+//	/v1/terrareg/modules/.../hooks/{github,gitlab,bitbucket}  handlers/webhooks
 //	/oauth/token (terraform login)               handlers/login
 //	/static/...                                  static files (API engine)
 //	every other path                             handlers/ui (pages, sign-in,
@@ -29,6 +33,7 @@ import (
 
 	"github.com/cairn-registry/cairn/audit"
 	"github.com/cairn-registry/cairn/config"
+	"github.com/cairn-registry/cairn/gitimport"
 	"github.com/cairn-registry/cairn/handlers/catalog"
 	"github.com/cairn-registry/cairn/handlers/gitlab"
 	"github.com/cairn-registry/cairn/handlers/health"
@@ -36,10 +41,13 @@ import (
 	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/handlers/protocol"
 	"github.com/cairn-registry/cairn/handlers/terrareg"
+	"github.com/cairn-registry/cairn/handlers/tfe"
 	"github.com/cairn-registry/cairn/handlers/ui"
+	"github.com/cairn-registry/cairn/handlers/webhooks"
 	"github.com/cairn-registry/cairn/internal/metrics"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/projects"
+	"github.com/cairn-registry/cairn/providers"
 	"github.com/cairn-registry/cairn/static"
 	"github.com/cairn-registry/cairn/tokens"
 	"github.com/cairn-registry/cairn/users"
@@ -57,7 +65,11 @@ type Deps struct {
 	Projects *projects.Service
 	Tokens   *tokens.Service
 	Modules  *modules.Service
-	Audit    *audit.Service
+	// Providers is the provider registry (providers.v1, the TFE API).
+	Providers *providers.Service
+	Audit     *audit.Service
+	// Imports imports module versions from git (nil: off).
+	Imports *gitimport.Service
 	// Metrics records requests on both engines; nil records nothing.
 	Metrics *metrics.Metrics
 	// TrustedProxies may name the client in X-Forwarded-For.
@@ -68,6 +80,9 @@ type Deps struct {
 	// party (nil when single sign-on is off).
 	Identity config.Identity
 	SSO      *ui.SSO
+	// Config is the running configuration, for the admin system page and
+	// the browser upload limit; nil shows defaults.
+	Config *config.Config
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -96,16 +111,20 @@ func New(d Deps) http.Handler {
 	api.GET("/static/*file", gin.WrapH(static.Handler()))
 	api.HEAD("/static/*file", gin.WrapH(static.Handler()))
 	login.New(d.Tokens, d.Identity.LoginTokenTTL).Register(api)
-	protocol.New(d.Modules, site).Register(api, auth)
+	protocol.New(d.Modules, site).WithProviders(d.Providers).Register(api, auth)
+	tfe.New(d.Providers, d.Projects, site).Register(api, auth)
 	catalog.New(d.Modules, site).Register(api, auth)
-	terrareg.New(d.Modules, d.Projects, d.Users, d.Audit, site).Register(api, auth)
+	terrareg.New(d.Modules, d.Projects, d.Users, d.Audit, site).WithProviders(d.Providers).WithImports(importer(d.Imports)).Register(api, auth)
+	webhooks.New(hooks(d.Imports)).Register(api)
 	gitlab.New(d.Users, d.Projects, d.Tokens, d.Modules, site).Register(api, auth)
 	api.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"message": "404 Not Found"}) })
 	api.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"message": "405 Method Not Allowed"}) })
 
 	pages := newEngine(d.Log, d.Metrics, d.TrustedProxies, "ui", ui.Fail)
-	ui.New(ui.Deps{Site: site, Sessions: d.Sessions, Users: d.Users, Tokens: d.Tokens, Identity: d.Identity, SSO: d.SSO}).Register(pages)
-	pages.NoRoute(ui.NotFound)
+	web := ui.New(ui.Deps{Site: site, Sessions: d.Sessions, Users: d.Users, Tokens: d.Tokens, Identity: d.Identity, SSO: d.SSO,
+		Modules: d.Modules, Projects: d.Projects, Manage: manageDeps(d)})
+	web.Register(pages)
+	pages.NoRoute(web.NoRoute)
 	pages.NoMethod(ui.NotFound)
 	browser := ui.Wrap(pages, d.Sessions, func(r *http.Request) {
 		d.Log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
@@ -139,4 +158,25 @@ func newEngine(log *slog.Logger, m *metrics.Metrics, trustedProxies []string, en
 	// Deadlines first: it bounds every read and write that follows.
 	r.Use(middleware.Deadlines(middleware.DefaultDeadlines), middleware.RequestID(log), middleware.AccessLog(), middleware.Instrument(m, engine), middleware.Recovery(fail))
 	return r
+}
+
+// manageDeps is what the management pages need from d.
+func manageDeps(d Deps) ui.Manage {
+	settings, maxUpload := ui.ManageOf(d.Config)
+	return ui.Manage{Audit: d.Audit, Ready: ui.ReadyChecks(d.Ready), Settings: settings, MaxUpload: maxUpload}
+}
+
+// importer and hooks keep a nil *gitimport.Service a nil interface.
+func importer(s *gitimport.Service) terrareg.Importer {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func hooks(s *gitimport.Service) webhooks.Hooks {
+	if s == nil {
+		return nil
+	}
+	return s
 }

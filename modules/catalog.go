@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -394,4 +395,24 @@ func (s *Service) Narrowed(ctx context.Context, p *policies.Principal, q SearchQ
 		return page, len(first.Modules) > 0, err
 	}
 	return page, false, nil
+}
+
+// VisibleNamespaces returns a page of every namespace (top-level group) p
+// may see, with or without modules, by path (Terrareg's namespaces with
+// only_published=false), and how many there are; limit 0 returns them all.
+func (s *Service) VisibleNamespaces(ctx context.Context, p *policies.Principal, offset, limit int) ([]Namespace, int, error) {
+	groups, err := s.tenancy.ListGroups(ctx, p, "", true, math.MaxInt32, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list namespaces: %w", err)
+	}
+	all := make([]Namespace, 0, len(groups))
+	for _, g := range groups {
+		all = append(all, Namespace{Name: g.FullPath, DisplayName: g.Name})
+	}
+	slices.SortFunc(all, func(a, b Namespace) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	page := all[min(max(offset, 0), len(all)):]
+	if limit > 0 {
+		page = page[:min(limit, len(page))]
+	}
+	return page, len(all), nil
 }

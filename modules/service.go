@@ -54,6 +54,12 @@ type Service struct {
 	limits    archive.Limits
 	counter   *downloadCounter
 	lookups   *cache.Cache[string, []*Module]
+	// autoPublish publishes Terrareg uploads at once.
+	autoPublish bool
+	// analytics buffers Terrareg's module analytics (analytics.go);
+	// gitProviders are CAIRN_GIT_PROVIDERS.
+	analytics    analyticsBuffer
+	gitProviders []GitProvider
 }
 
 // New returns the module service; maxUpload bounds one archive in bytes and
@@ -135,7 +141,7 @@ type Settings struct {
 func moduleFromRow(row queries.ModulesInNamespaceRow) (*Module, error) {
 	m := &Module{ID: row.ID, ProjectID: row.ProjectID, NamespaceID: row.NamespaceID, Name: row.Name, System: row.System,
 		Namespace: row.NamespacePath, ProjectPath: row.ProjectPath, ProjectVisibility: row.ProjectVisibility, CreatedAt: row.CreatedAt,
-		Resource: policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds),
+		Resource:   policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds),
 		Redirected: row.Redirected,
 		Settings: Settings{GitProviderID: row.GitProviderID, RepoBaseURLTemplate: row.RepoBaseUrlTemplate,
 			RepoCloneURLTemplate: row.RepoCloneUrlTemplate, RepoBrowseURLTemplate: row.RepoBrowseUrlTemplate,

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
@@ -242,10 +243,11 @@ func TestSweeperRemovesUnreferencedBlobs(t *testing.T) {
 
 		sw := modules.NewSweeper(f.db, store, nil)
 		// Another replica sweeping: this one skips and removes nothing.
-		conn, err := f.db.Acquire(context.Background())
+		conn, err := pgx.ConnectConfig(context.Background(), f.db.Config().ConnConfig.Copy())
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
 		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_lock(hashtextextended('cairn:blob-sweep', 0))`); err != nil {
 			t.Fatal(err)
 		}
@@ -255,8 +257,9 @@ func TestSweeperRemovesUnreferencedBlobs(t *testing.T) {
 		if !f.exists(t, "modules/orphan-old") {
 			t.Fatal("a skipped sweep removed a blob")
 		}
-		conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('cairn:blob-sweep', 0))`)
-		conn.Release()
+		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('cairn:blob-sweep', 0))`); err != nil {
+			t.Fatal(err)
+		}
 
 		f.check(t, sw, map[string]bool{"modules/orphan-old": false, "modules/orphan-fresh": true, "other/old": true,
 			f.referenced: true, f.zip: true}, 1)

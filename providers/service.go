@@ -24,6 +24,8 @@ import (
 
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/errs"
+	"github.com/cairn-registry/cairn/internal/cache"
+	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/modules/version"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
@@ -57,13 +59,17 @@ type Service struct {
 	signer    *tokens.DownloadSigner
 	publicURL string
 	maxUpload int64
+	modules   *modules.Service
+	lookups   *cache.Cache[string, *Provider]
+	keys      *cache.Cache[string, Key]
 }
 
 // New returns the provider service: files are stored in store (each at
 // most maxUpload bytes) and served through URLs under publicURL signed by
 // signer.
 func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, signer *tokens.DownloadSigner, publicURL string, maxUpload int64) *Service {
-	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), signer: signer, publicURL: publicURL, maxUpload: maxUpload}
+	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), signer: signer, publicURL: publicURL, maxUpload: maxUpload,
+		lookups: cache.New[string, *Provider](lookupTTL, maxLookups), keys: cache.New[string, Key](lookupTTL, maxLookups)}
 }
 
 // Blobs is the store provider files live in.
@@ -244,17 +250,17 @@ func (s *Service) load(ctx context.Context, namespace, name, q *string) ([]*Prov
 // Find returns namespace/name if p may read it. Missing and unreadable
 // look the same unless p sees the project but may not read packages.
 func (s *Service) Find(ctx context.Context, p *policies.Principal, namespace, name string) (*Provider, error) {
-	list, err := s.load(ctx, &namespace, &name, nil)
+	pr, err := s.lookup(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
+	if pr == nil {
 		return nil, policies.NotFound(p)
 	}
-	if err := s.authz.Check(p, policies.ReadPackage, list[0].Resource); err != nil {
+	if err := s.authz.Check(p, policies.ReadPackage, pr.Resource); err != nil {
 		return nil, err
 	}
-	return list[0], nil
+	return pr, nil
 }
 
 // ListQuery narrows List.
@@ -296,4 +302,10 @@ func (s *Service) namespace(ctx context.Context, p *policies.Principal, path str
 		return projects.Group{}, errs.Field(errs.Invalid, "namespace", "%s is not a top-level group", path)
 	}
 	return g, nil
+}
+
+// Can reports whether p may do a on r (for the permissions objects APIs
+// show); every change still checks.
+func (s *Service) Can(p *policies.Principal, a policies.Action, r policies.Resource) bool {
+	return s.authz.Can(p, a, r)
 }

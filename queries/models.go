@@ -91,6 +91,25 @@ type InstanceSecret struct {
 	CreatedAt time.Time
 }
 
+type Job struct {
+	ID          int64
+	Kind        string
+	ModuleID    *int64
+	Args        json.RawMessage
+	State       string
+	Attempts    int32
+	MaxAttempts int32
+	RunAfter    time.Time
+	LeaseToken  *string
+	LeaseUntil  *time.Time
+	Result      json.RawMessage
+	Error       string
+	RequestedBy string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+}
+
 type JobTrustRule struct {
 	ID          int64
 	ProjectID   int64
@@ -110,6 +129,16 @@ type Member struct {
 	CreatedAt   time.Time
 }
 
+type ModuleAnalytic struct {
+	ModuleVersionID  int64
+	AnalyticsToken   string
+	TerraformVersion string
+	Environment      string
+	Day              time.Time
+	Count            int64
+	LastAt           time.Time
+}
+
 type ModuleDownload struct {
 	ModuleVersionID int64
 	Day             time.Time
@@ -119,6 +148,14 @@ type ModuleDownload struct {
 type ModuleDownloadTotal struct {
 	ModuleID  int64
 	Downloads int64
+}
+
+type ModuleGitSecret struct {
+	ModuleID            int64
+	CredentialUsername  *string
+	CredentialSealed    []byte
+	WebhookSecretSealed []byte
+	UpdatedAt           time.Time
 }
 
 type ModuleRedirect struct {
@@ -306,4 +343,17 @@ type UserSession struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+}
+
+type WebhookDelivery struct {
+	ID         int64
+	ModuleID   int64
+	Source     string
+	DeliveryID string
+	Event      string
+	Outcome    string
+	Message    string
+	Tags       []string
+	JobIds     []int64
+	CreatedAt  time.Time
 }

@@ -28,13 +28,21 @@ SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id
                     'providers', v.providers, 'published_by', v.published_by, 'published', v.published,
                     'created_at', v.created_at) ORDER BY v.id)
                  FROM module_versions v WHERE v.module_id = m.id), '[]')::jsonb AS versions
-FROM groups ns
-JOIN terraform_modules m ON m.namespace_id = ns.id
+FROM (
+    -- The module at the address, then any module moved away from it. Two
+    -- indexed lookups joined by UNION (an OR here defeats the indexes).
+    SELECT m.id
+    FROM groups ns JOIN terraform_modules m ON m.namespace_id = ns.id
+    WHERE lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name AND m.system = @system
+    UNION
+    SELECT r.module_id
+    FROM groups rns JOIN module_redirects r ON r.namespace_id = rns.id
+    WHERE lower(rns.full_path) = lower(@namespace) AND rns.parent_id IS NULL AND r.name = @name AND r.system = @system
+) hit
+JOIN terraform_modules m ON m.id = hit.id
+JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-WHERE (lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name AND m.system = @system)
-   OR m.id IN (SELECT r.module_id FROM module_redirects r JOIN groups rns ON rns.id = r.namespace_id
-               WHERE lower(rns.full_path) = lower(@namespace) AND r.name = @name AND r.system = @system)
 ORDER BY redirected, m.id;
 
 -- name: OtherProjectsWithModuleName :one

@@ -45,7 +45,9 @@ SELECT id FROM terraform_modules WHERE project_id = ANY (@project_ids::bigint[])
 
 -- name: BlobKeysOfProjects :many
 -- The blobs the projects' module versions reference: each archive, and the
--- zip built from it, if any.
+-- zip built from it, if any. The versions are locked, so a zip recorded
+-- concurrently is either seen here or finds its version gone.
 SELECT v.blob_key, v.zip_blob_key
 FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
-WHERE m.project_id = ANY (@project_ids::bigint[]);
+WHERE m.project_id = ANY (@project_ids::bigint[])
+FOR UPDATE OF v;

@@ -13,6 +13,7 @@ const blobKeysOfProjects = `-- name: BlobKeysOfProjects :many
 SELECT v.blob_key, v.zip_blob_key
 FROM module_versions v JOIN terraform_modules m ON m.id = v.module_id
 WHERE m.project_id = ANY ($1::bigint[])
+FOR UPDATE OF v
 `
 
 type BlobKeysOfProjectsRow struct {
@@ -21,7 +22,8 @@ type BlobKeysOfProjectsRow struct {
 }
 
 // The blobs the projects' module versions reference: each archive, and the
-// zip built from it, if any.
+// zip built from it, if any. The versions are locked, so a zip recorded
+// concurrently is either seen here or finds its version gone.
 func (q *Queries) BlobKeysOfProjects(ctx context.Context, projectIds []int64) ([]BlobKeysOfProjectsRow, error) {
 	rows, err := q.db.Query(ctx, blobKeysOfProjects, projectIds)
 	if err != nil {

@@ -106,15 +106,16 @@ ON CONFLICT (namespace_id, name, system) DO UPDATE SET name = EXCLUDED.name
 RETURNING *;
 
 -- name: ListRegistryModules :many
--- TFE-created modules of a namespace (name and system narrow when set),
--- with their pending uploads.
-SELECT rm.*, p.full_path AS project_path, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
+-- TFE-created modules of a namespace (by path; name and system narrow
+-- when set), with their pending uploads.
+SELECT rm.*, ns.full_path AS namespace_path, p.full_path AS project_path, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
        coalesce((SELECT jsonb_agg(jsonb_build_object('id', u.id, 'version', u.version, 'status', u.status, 'error', u.error) ORDER BY u.id)
                  FROM tfe_module_uploads u WHERE u.registry_module_id = rm.id), '[]')::jsonb AS uploads
 FROM tfe_registry_modules rm
 JOIN projects p ON p.id = rm.project_id
 JOIN groups g ON g.id = p.group_id
-WHERE rm.namespace_id = @namespace_id
+JOIN groups ns ON ns.id = rm.namespace_id
+WHERE lower(ns.full_path) = lower(@namespace::text)
   AND (sqlc.narg(name)::text IS NULL OR rm.name = sqlc.narg(name)::text)
   AND (sqlc.narg(system)::text IS NULL OR rm.system = sqlc.narg(system)::text)
 ORDER BY rm.name, rm.system;
@@ -136,3 +137,22 @@ UPDATE tfe_module_uploads SET status = @status, error = @error WHERE id = @id;
 
 -- name: DeleteModuleUploads :exec
 DELETE FROM tfe_module_uploads WHERE registry_module_id = @registry_module_id AND (sqlc.narg(version)::text IS NULL OR version = sqlc.narg(version)::text);
+
+-- name: GetVersionForUpload :one
+SELECT v.*, tp.namespace_id, tp.name AS provider_name FROM provider_versions v
+JOIN terraform_providers tp ON tp.id = v.provider_id WHERE v.id = @id FOR UPDATE OF v;
+
+-- name: GetPlatformForUpload :one
+SELECT * FROM provider_platforms WHERE id = @id FOR UPDATE;
+
+-- name: GetProviderVersionByID :one
+SELECT * FROM provider_versions WHERE id = @id;
+
+-- name: UnreferencedProviderBlobKeys :many
+-- The keys among @keys that no provider version or platform references.
+SELECT k.key::text AS key FROM unnest(@keys::text[]) AS k (key)
+WHERE NOT EXISTS (SELECT 1 FROM provider_versions v WHERE v.shasums_blob_key = k.key OR v.shasums_sig_blob_key = k.key)
+  AND NOT EXISTS (SELECT 1 FROM provider_platforms pl WHERE pl.blob_key = k.key);
+
+-- name: GetRegistryModuleByID :one
+SELECT * FROM tfe_registry_modules WHERE id = @id;

@@ -340,6 +340,28 @@ func (q *Queries) GetPlatformForUpdate(ctx context.Context, arg GetPlatformForUp
 	return i, err
 }
 
+const getPlatformForUpload = `-- name: GetPlatformForUpload :one
+SELECT id, version_id, os, arch, filename, sha256, blob_key, size, h1, created_at FROM provider_platforms WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetPlatformForUpload(ctx context.Context, id int64) (ProviderPlatform, error) {
+	row := q.db.QueryRow(ctx, getPlatformForUpload, id)
+	var i ProviderPlatform
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.Os,
+		&i.Arch,
+		&i.Filename,
+		&i.Sha256,
+		&i.BlobKey,
+		&i.Size,
+		&i.H1,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getProviderByName = `-- name: GetProviderByName :one
 SELECT id, project_id, namespace_id, name, created_at, updated_at FROM terraform_providers WHERE namespace_id = $1 AND name = $2
 `
@@ -357,6 +379,29 @@ func (q *Queries) GetProviderByName(ctx context.Context, arg GetProviderByNamePa
 		&i.ProjectID,
 		&i.NamespaceID,
 		&i.Name,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getProviderVersionByID = `-- name: GetProviderVersionByID :one
+SELECT id, provider_id, version, key_id, protocols, shasums, shasums_blob_key, shasums_sig_blob_key, published_by, created_at, updated_at FROM provider_versions WHERE id = $1
+`
+
+func (q *Queries) GetProviderVersionByID(ctx context.Context, id int64) (ProviderVersion, error) {
+	row := q.db.QueryRow(ctx, getProviderVersionByID, id)
+	var i ProviderVersion
+	err := row.Scan(
+		&i.ID,
+		&i.ProviderID,
+		&i.Version,
+		&i.KeyID,
+		&i.Protocols,
+		&i.Shasums,
+		&i.ShasumsBlobKey,
+		&i.ShasumsSigBlobKey,
+		&i.PublishedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
@@ -387,6 +432,66 @@ func (q *Queries) GetProviderVersionForUpdate(ctx context.Context, arg GetProvid
 		&i.PublishedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getRegistryModuleByID = `-- name: GetRegistryModuleByID :one
+SELECT id, project_id, namespace_id, name, system, created_at FROM tfe_registry_modules WHERE id = $1
+`
+
+func (q *Queries) GetRegistryModuleByID(ctx context.Context, id int64) (TfeRegistryModule, error) {
+	row := q.db.QueryRow(ctx, getRegistryModuleByID, id)
+	var i TfeRegistryModule
+	err := row.Scan(
+		&i.ID,
+		&i.ProjectID,
+		&i.NamespaceID,
+		&i.Name,
+		&i.System,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const getVersionForUpload = `-- name: GetVersionForUpload :one
+SELECT v.id, v.provider_id, v.version, v.key_id, v.protocols, v.shasums, v.shasums_blob_key, v.shasums_sig_blob_key, v.published_by, v.created_at, v.updated_at, tp.namespace_id, tp.name AS provider_name FROM provider_versions v
+JOIN terraform_providers tp ON tp.id = v.provider_id WHERE v.id = $1 FOR UPDATE OF v
+`
+
+type GetVersionForUploadRow struct {
+	ID                int64
+	ProviderID        int64
+	Version           string
+	KeyID             string
+	Protocols         []string
+	Shasums           *string
+	ShasumsBlobKey    *string
+	ShasumsSigBlobKey *string
+	PublishedBy       string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	NamespaceID       int64
+	ProviderName      string
+}
+
+func (q *Queries) GetVersionForUpload(ctx context.Context, id int64) (GetVersionForUploadRow, error) {
+	row := q.db.QueryRow(ctx, getVersionForUpload, id)
+	var i GetVersionForUploadRow
+	err := row.Scan(
+		&i.ID,
+		&i.ProviderID,
+		&i.Version,
+		&i.KeyID,
+		&i.Protocols,
+		&i.Shasums,
+		&i.ShasumsBlobKey,
+		&i.ShasumsSigBlobKey,
+		&i.PublishedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.NamespaceID,
+		&i.ProviderName,
 	)
 	return i, err
 }
@@ -515,22 +620,23 @@ func (q *Queries) ListProviders(ctx context.Context, arg ListProvidersParams) ([
 }
 
 const listRegistryModules = `-- name: ListRegistryModules :many
-SELECT rm.id, rm.project_id, rm.namespace_id, rm.name, rm.system, rm.created_at, p.full_path AS project_path, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
+SELECT rm.id, rm.project_id, rm.namespace_id, rm.name, rm.system, rm.created_at, ns.full_path AS namespace_path, p.full_path AS project_path, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
        coalesce((SELECT jsonb_agg(jsonb_build_object('id', u.id, 'version', u.version, 'status', u.status, 'error', u.error) ORDER BY u.id)
                  FROM tfe_module_uploads u WHERE u.registry_module_id = rm.id), '[]')::jsonb AS uploads
 FROM tfe_registry_modules rm
 JOIN projects p ON p.id = rm.project_id
 JOIN groups g ON g.id = p.group_id
-WHERE rm.namespace_id = $1
+JOIN groups ns ON ns.id = rm.namespace_id
+WHERE lower(ns.full_path) = lower($1::text)
   AND ($2::text IS NULL OR rm.name = $2::text)
   AND ($3::text IS NULL OR rm.system = $3::text)
 ORDER BY rm.name, rm.system
 `
 
 type ListRegistryModulesParams struct {
-	NamespaceID int64
-	Name        *string
-	System      *string
+	Namespace string
+	Name      *string
+	System    *string
 }
 
 type ListRegistryModulesRow struct {
@@ -540,16 +646,17 @@ type ListRegistryModulesRow struct {
 	Name              string
 	System            string
 	CreatedAt         time.Time
+	NamespacePath     string
 	ProjectPath       string
 	ProjectVisibility string
 	GroupTraversalIds []int64
 	Uploads           json.RawMessage
 }
 
-// TFE-created modules of a namespace (name and system narrow when set),
-// with their pending uploads.
+// TFE-created modules of a namespace (by path; name and system narrow
+// when set), with their pending uploads.
 func (q *Queries) ListRegistryModules(ctx context.Context, arg ListRegistryModulesParams) ([]ListRegistryModulesRow, error) {
-	rows, err := q.db.Query(ctx, listRegistryModules, arg.NamespaceID, arg.Name, arg.System)
+	rows, err := q.db.Query(ctx, listRegistryModules, arg.Namespace, arg.Name, arg.System)
 	if err != nil {
 		return nil, err
 	}
@@ -564,6 +671,7 @@ func (q *Queries) ListRegistryModules(ctx context.Context, arg ListRegistryModul
 			&i.Name,
 			&i.System,
 			&i.CreatedAt,
+			&i.NamespacePath,
 			&i.ProjectPath,
 			&i.ProjectVisibility,
 			&i.GroupTraversalIds,
@@ -701,6 +809,33 @@ type SetVersionSignatureParams struct {
 func (q *Queries) SetVersionSignature(ctx context.Context, arg SetVersionSignatureParams) error {
 	_, err := q.db.Exec(ctx, setVersionSignature, arg.BlobKey, arg.ID)
 	return err
+}
+
+const unreferencedProviderBlobKeys = `-- name: UnreferencedProviderBlobKeys :many
+SELECT k.key::text AS key FROM unnest($1::text[]) AS k (key)
+WHERE NOT EXISTS (SELECT 1 FROM provider_versions v WHERE v.shasums_blob_key = k.key OR v.shasums_sig_blob_key = k.key)
+  AND NOT EXISTS (SELECT 1 FROM provider_platforms pl WHERE pl.blob_key = k.key)
+`
+
+// The keys among @keys that no provider version or platform references.
+func (q *Queries) UnreferencedProviderBlobKeys(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, unreferencedProviderBlobKeys, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		items = append(items, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const versionBlobKeys = `-- name: VersionBlobKeys :one

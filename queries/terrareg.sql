@@ -4,9 +4,6 @@
 -- name: PublishModuleVersion :execrows
 UPDATE module_versions SET published = true WHERE id = @id;
 
--- name: GetModuleByID :one
-SELECT * FROM terraform_modules WHERE id = @id;
-
 -- name: UpdateModuleSettings :one
 -- Terrareg's settings; a set_* false leaves that field alone, a NULL value
 -- unsets it.
@@ -50,14 +47,6 @@ WHERE r.module_id = @module_id ORDER BY r.id;
 
 -- name: DeleteModuleRedirect :execrows
 DELETE FROM module_redirects WHERE id = @id AND module_id = @module_id;
-
--- name: ModuleRedirectDownloads :one
--- Downloads through a redirect's address are not told apart from others;
--- a redirect counts as in use when its module was downloaded in the last
--- week (Terrareg checks analytics recorded under the old address).
-SELECT coalesce(sum(d.count), 0)::bigint
-FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
-WHERE v.module_id = @module_id AND d.day > current_date - 7;
 
 -- name: NamespaceModuleCount :one
 SELECT count(*) FROM terraform_modules WHERE namespace_id = @namespace_id;

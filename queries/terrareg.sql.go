@@ -105,37 +105,6 @@ func (q *Queries) DeleteModuleVersionsOf(ctx context.Context, moduleID int64) ([
 	return items, nil
 }
 
-const getModuleByID = `-- name: GetModuleByID :one
-SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified FROM terraform_modules WHERE id = $1
-`
-
-func (q *Queries) GetModuleByID(ctx context.Context, id int64) (TerraformModule, error) {
-	row := q.db.QueryRow(ctx, getModuleByID, id)
-	var i TerraformModule
-	err := row.Scan(
-		&i.ID,
-		&i.ProjectID,
-		&i.NamespaceID,
-		&i.Name,
-		&i.System,
-		&i.LatestVersionID,
-		&i.CreatedAt,
-		&i.Description,
-		&i.Owner,
-		&i.Search,
-		&i.NamespaceKey,
-		&i.GitProviderID,
-		&i.RepoBaseUrlTemplate,
-		&i.RepoCloneUrlTemplate,
-		&i.RepoBrowseUrlTemplate,
-		&i.GitTagFormat,
-		&i.GitPath,
-		&i.ArchiveGitPath,
-		&i.Verified,
-	)
-	return i, err
-}
-
 const listModuleRedirects = `-- name: ListModuleRedirects :many
 SELECT r.id, r.module_id, r.name, r.system, r.created_at, ns.full_path AS namespace
 FROM module_redirects r JOIN groups ns ON ns.id = r.namespace_id
@@ -209,22 +178,6 @@ func (q *Queries) ModuleAtAddress(ctx context.Context, arg ModuleAtAddressParams
 	var i ModuleAtAddressRow
 	err := row.Scan(&i.Module, &i.Redirect)
 	return i, err
-}
-
-const moduleRedirectDownloads = `-- name: ModuleRedirectDownloads :one
-SELECT coalesce(sum(d.count), 0)::bigint
-FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
-WHERE v.module_id = $1 AND d.day > current_date - 7
-`
-
-// Downloads through a redirect's address are not told apart from others;
-// a redirect counts as in use when its module was downloaded in the last
-// week (Terrareg checks analytics recorded under the old address).
-func (q *Queries) ModuleRedirectDownloads(ctx context.Context, moduleID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, moduleRedirectDownloads, moduleID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }
 
 const moveModule = `-- name: MoveModule :exec

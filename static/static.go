@@ -18,7 +18,7 @@ import (
 
 // FS holds every file in this directory.
 //
-//go:embed *.css *.js *.txt
+//go:embed *.css *.js *.txt *.svg
 var FS embed.FS
 
 // hashed maps a file's content-hashed name to its name, and names back.

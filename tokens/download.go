@@ -112,6 +112,10 @@ func (s *DownloadSigner) Reload(ctx context.Context) error {
 }
 
 func (s *DownloadSigner) reloadLocked(ctx context.Context) error {
+	// Bounded: reloadMu is held meanwhile, and a request that meets an
+	// unknown key id waits for it.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	keys, err := s.load(ctx)
 	if err != nil {
 		return fmt.Errorf("load download signing keys: %w", err)

@@ -280,6 +280,9 @@ func DefaultValue(in metadata.Input) string {
 	if in.Required || len(in.Default) == 0 || string(in.Default) == "null" {
 		return ""
 	}
+	if in.Sensitive {
+		return "(sensitive)"
+	}
 	return JSONAsHCL(in.Default)
 }
 

@@ -6,6 +6,8 @@
 //	                 create the first administrator; print an API token
 //	cairn admin rotate-signing-key
 //	                 new download-URL signing key; print its id
+//	cairn admin backup DIR / cairn admin restore DIR
+//	                 back up (database dump + blobs), restore into empty stores
 //	cairn version    print the version
 package main
 
@@ -59,6 +61,14 @@ commands:
   admin rotate-signing-key
             add a new download-URL signing key (running replicas pick it up;
             older keys verify until their links expire) and print its id
+  admin backup [--skip-blobs] DIR
+            copy the database (pg_dump, a consistent snapshot; safe while
+            Cairn runs) and the blob store's objects into DIR (new or empty)
+  admin restore [--skip-blobs] DIR
+            load a backup into the (empty) database and blob store the
+            current CAIRN_* settings name; creates the embedded cluster
+  publish provider|module ...
+            upload a provider release or a module (see "cairn publish")
   version   print the version
 
 Every flag has a CAIRN_* environment variable; see "cairn serve -h".
@@ -76,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(args[1:], stderr)
 	case "admin":
 		return admin(args[1:], os.Stdin, stdout, stderr)
+	case "publish":
+		return publishCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "cairn", version)
 		return nil
@@ -180,8 +192,14 @@ func admin(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "set-password" {
 		return setPassword(args[1:], stdin, stderr)
 	}
+	if len(args) > 0 && args[0] == "backup" {
+		return adminBackup(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "restore" {
+		return adminRestore(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "bootstrap" {
-		return errors.New("usage: cairn admin bootstrap --username NAME [--password-stdin] | cairn admin set-password NAME | cairn admin rotate-signing-key")
+		return errors.New("usage: cairn admin bootstrap --username NAME [--password-stdin] | cairn admin set-password NAME | cairn admin rotate-signing-key | cairn admin backup [--skip-blobs] DIR | cairn admin restore DIR")
 	}
 	fs := flag.NewFlagSet("admin bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -56,6 +56,13 @@ func (rc *API) Register(r gin.IRouter, auth gin.HandlerFunc) {
 		g.GET("/:ns/:name/:system/:version", rc.details)
 		g.GET("/:ns/:name/:system/downloads/summary", rc.downloadSummary)
 	}
+	// Terrareg also answers its listing's paths with a trailing slash.
+	g := r.Group(modulesV1Base, auth)
+	g.GET("/search/", rc.search)
+	g.GET("/:ns/", rc.namespace)
+	g.GET("/:ns/:name/", rc.providers)
+	g.GET("/:ns/:name/:system/", rc.details)
+	g.GET("/:ns/:name/:system/:version/", rc.details)
 }
 
 // catalogOutline is a module in list and search answers: the registry

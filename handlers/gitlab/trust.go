@@ -43,10 +43,14 @@ type gitlabTrust interface {
 //	  "description": "tagged pipelines of acme/vpc publish modules"
 //	}
 //
-// issuer is an https URL (http only on loopback), audience is required, at
-// least one condition is required, and op is "equals" or "glob" (path.Match:
-// '*' never crosses '/'), as tokens.TrustRule.Validate decides; a rule that
-// fails is a 400 naming the problem.
+// issuer is an https URL (http only for hosts in CAIRN_OUTBOUND_ALLOW),
+// audience is required, and the conditions must pin the repository: one on
+// project_path, repository or sub that is "equals", or a "glob" (path.Match:
+// '*' never crosses '/') whose first segment has no wildcard, so a rule
+// cannot capture other tenants' tokens; tokens.TrustRule.Validate decides,
+// and a rule that fails is a 400 naming the problem. The issuer's jwks_uri
+// must be on the issuer's own host. A job token acts for every project whose
+// rule it satisfies, and only for those.
 func (g *API) registerTrust(api *gin.RouterGroup) {
 	api.GET("/projects/:id/ci_trust_rules", g.listTrustRules)
 	api.POST("/projects/:id/ci_trust_rules", g.createTrustRule)

@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/modules"
+	"github.com/cairn-registry/cairn/providers"
 )
 
 // Mounts of the module protocol. Terraform's modules.v1 lives at /v1/modules/
@@ -33,8 +34,9 @@ const (
 
 // API serves the protocol endpoints.
 type API struct {
-	svc  *modules.Service
-	site middleware.Site
+	svc       *modules.Service
+	site      middleware.Site
+	providers *providers.Service // nil: no provider protocols (WithProviders)
 }
 
 // New returns the protocol surface.
@@ -49,6 +51,9 @@ func (a *API) Register(r gin.IRouter, auth gin.HandlerFunc) {
 	for _, base := range []string{ModulesV1Base, GitLabV1Base, TFEV1Base} {
 		g := r.Group(base, auth)
 		g.GET("/:ns/:name/:system/versions", a.versions)
+		if base == ModulesV1Base {
+			g.GET("/:ns/:name/:system/versions/", a.versions) // Terrareg's alias
+		}
 		g.GET("/:ns/:name/:system/download", a.latestDownload(base))
 		g.GET("/:ns/:name/:system/:version/download", a.download)
 		if base == GitLabV1Base {
@@ -61,6 +66,9 @@ func (a *API) Register(r gin.IRouter, auth gin.HandlerFunc) {
 	file := GitLabV1Base + "/:ns/:name/:system/:version/file"
 	r.GET(file, a.file)
 	r.HEAD(file, a.file)
+	if a.providers != nil {
+		a.registerProviders(r, auth)
+	}
 }
 
 // discovery is GET /.well-known/terraform.json: modules.v1 and login.v1
@@ -68,7 +76,7 @@ func (a *API) Register(r gin.IRouter, auth gin.HandlerFunc) {
 // id and the localhost ports it may listen on).
 // https://developer.hashicorp.com/terraform/internals/remote-service-discovery
 func (a *API) discovery(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{
+	d := gin.H{
 		"modules.v1": ModulesV1Base + "/",
 		"login.v1": gin.H{
 			"client":      "terraform-cli",
@@ -77,17 +85,33 @@ func (a *API) discovery(c *gin.Context) {
 			"token":       "/oauth/token",
 			"ports":       []int{10000, 10010},
 		},
-	})
+	}
+	if a.providers != nil {
+		d["providers.v1"] = ProvidersV1Base + "/"
+	}
+	c.JSON(http.StatusOK, d)
 }
 
+// find resolves the request's module. A namespace may carry Terrareg's
+// analytics token (<token>__<namespace>), kept for download.
 func (a *API) find(c *gin.Context) (*modules.Module, bool) {
-	mod, err := a.svc.Find(c.Request.Context(), middleware.Principal(c), c.Param("ns"), c.Param("name"), c.Param("system"))
+	ns, token, split := modules.SplitAnalyticsToken(c.Param("ns"))
+	mod, err := a.svc.Find(c.Request.Context(), middleware.Principal(c), ns, c.Param("name"), c.Param("system"))
+	if split && errs.Is(err, errs.NotFound) {
+		// A namespace whose own path holds "__".
+		token = ""
+		mod, err = a.svc.Find(c.Request.Context(), middleware.Principal(c), c.Param("ns"), c.Param("name"), c.Param("system"))
+	}
+	c.Set(analyticsTokenKey, token)
 	if err != nil {
 		writeError(c, err)
 		return nil, false
 	}
 	return mod, true
 }
+
+// analyticsTokenKey holds the request's analytics token ("" for none).
+const analyticsTokenKey = "cairn.analytics_token"
 
 type providerRef struct {
 	Name    string `json:"name"`
@@ -167,6 +191,7 @@ func (a *API) download(c *gin.Context) {
 		return
 	}
 	a.svc.CountDownload(v.ID)
+	a.svc.RecordAnalytics(v.ID, c.GetString(analyticsTokenKey), modules.TerraformVersionFromUserAgent(c.Request.UserAgent()))
 	c.Header("X-Terraform-Get", a.svc.ArchiveURL(middleware.Principal(c), mod, v))
 	c.Status(http.StatusNoContent)
 }

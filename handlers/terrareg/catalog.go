@@ -3,8 +3,9 @@ package terrareg
 import (
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,49 +13,65 @@ import (
 	"github.com/cairn-registry/cairn/handlers/paging"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/providers"
 )
 
-// outline is a module in Terrareg's lists and search answers: the
-// registry's outline plus Terrareg's trusted and internal. downloads counts
-// the module's downloads, every version.
+// outline is a module in Terrareg's lists and search answers: its latest
+// version's outline (ModuleVersion.get_api_outline). owner, description and
+// source are null when unset; downloads counts that version's downloads;
+// version_compatibility is there when target_terraform_version is given.
 type outline struct {
-	ID          string    `json:"id"`
-	Owner       string    `json:"owner"`
-	Namespace   string    `json:"namespace"`
-	Name        string    `json:"name"`
-	Version     string    `json:"version"`
-	Provider    string    `json:"provider"`
-	Description string    `json:"description"`
-	Source      string    `json:"source"`
-	PublishedAt time.Time `json:"published_at"`
-	Downloads   int64     `json:"downloads"`
-	Verified    bool      `json:"verified"`
-	Trusted     bool      `json:"trusted"`
-	Internal    bool      `json:"internal"`
+	ID          string  `json:"id"`
+	Owner       *string `json:"owner"`
+	Namespace   string  `json:"namespace"`
+	Name        string  `json:"name"`
+	Version     string  `json:"version"`
+	Provider    string  `json:"provider"`
+	Description *string `json:"description"`
+	Source      *string `json:"source"`
+	PublishedAt *string `json:"published_at"`
+	Downloads   int64   `json:"downloads"`
+	Verified    bool    `json:"verified"`
+	Trusted     bool    `json:"trusted"`
+	Internal    bool    `json:"internal"`
+	trmProviderSource
+	VersionCompatibility string `json:"version_compatibility,omitempty"`
 }
 
-// outlineOf writes o for the wire; source is the project's page.
-func outlineOf(o modules.Outline, publicURL string) outline {
-	return outline{
+// outlineOf writes o for the wire with its version's figures; target is
+// target_terraform_version ("" for none).
+func outlineOf(o modules.Outline, f modules.VersionFigures, target string) outline {
+	out := outline{
 		ID:          o.Namespace + "/" + o.Name + "/" + o.System + "/" + o.Version,
-		Owner:       o.Owner,
+		Owner:       trmOptional(o.Owner),
 		Namespace:   o.Namespace,
 		Name:        o.Name,
 		Version:     o.Version,
 		Provider:    o.System,
-		Description: o.Description,
-		Source:      publicURL + "/" + o.ProjectPath,
-		PublishedAt: o.PublishedAt.UTC(),
-		Downloads:   o.Downloads,
+		Description: trmOptional(o.Description),
+		Source:      trmOptional(f.SourceURL),
+		PublishedAt: trmTime(o.PublishedAt),
+		Downloads:   f.Downloads,
+		Verified:    f.Verified,
 	}
-}
-
-func outlinesOf(ms []modules.Outline, publicURL string) []outline {
-	out := make([]outline, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, outlineOf(m, publicURL))
+	if target != "" {
+		out.VersionCompatibility = versionCompatibility(f.RequiredVersion, target)
 	}
 	return out
+}
+
+// outlines writes a list's modules for the wire.
+func (t *catalog) outlines(c *gin.Context, ms []modules.Outline) ([]outline, error) {
+	figures, err := outlineFigures(c.Request.Context(), t.svc, ms)
+	if err != nil {
+		return nil, err
+	}
+	target := c.Query("target_terraform_version")
+	out := make([]outline, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, outlineOf(m, figures[m.VersionID], target))
+	}
+	return out, nil
 }
 
 // Terrareg's default page size, and its largest.
@@ -78,6 +95,7 @@ const (
 type catalog struct {
 	svc  *modules.Service
 	site middleware.Site
+	api  *API // for the providers, when served
 }
 
 func (t *catalog) register(r gin.IRouter, auth gin.HandlerFunc) {
@@ -103,11 +121,6 @@ func terraregParams(c *gin.Context) (modules.SearchQuery, string) {
 	return paging.Args(c, terraregPageSize, terraregMaxPageSize)
 }
 
-// outlines writes modules for Terrareg's lists.
-func (t *catalog) outlines(ms []modules.Outline) []outline {
-	return outlinesOf(ms, t.site.URL)
-}
-
 // search is GET /v1/terrareg/modules/search: Terrareg's module search with
 // its arguments (q, offset, limit, namespace, provider, verified,
 // trusted_namespaces, contributed, include_count). q is required; blank
@@ -129,7 +142,12 @@ func (t *catalog) search(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	body := gin.H{"meta": paging.Meta(c, page, false), "modules": t.outlines(page.Modules)}
+	list, err := t.outlines(c, page.Modules)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	body := gin.H{"meta": paging.Meta(c, page, false), "modules": list}
 	if q.WithTotal && page.Total >= 0 {
 		body["count"] = page.Total
 	}
@@ -163,46 +181,71 @@ func (t *catalog) narrowed(c *gin.Context, ns, name string) {
 		writeError(c, policies.NotFound(middleware.Principal(c)))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"meta": paging.Meta(c, page, false), "modules": t.outlines(page.Modules)})
+	list, err := t.outlines(c, page.Modules)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"meta": paging.Meta(c, page, false), "modules": list})
 }
 
 // namespaces is GET /v1/terrareg/namespaces: [{"name", "view_href",
-// "display_name"}], or {"meta", "namespaces"} when offset or limit is given
-// (limit then defaults to 10). type=provider lists nothing: Cairn hosts no
-// providers.
+// "display_name"}], or {"meta", "namespaces"} when limit is given (offset
+// alone keeps the list form, as in Terrareg). type=module (the default)
+// lists the top-level groups the caller may see, only those holding a
+// module the caller may read with only_published=true; type=provider the
+// namespaces holding a provider the caller may read (with a release when
+// only_published=true), view_href under /providers.
 func (t *catalog) namespaces(c *gin.Context) {
 	typ := c.DefaultQuery("type", "module")
 	if typ != "module" && typ != "provider" {
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"errors": []string{"Invalid type argument"}})
 		return
 	}
-	_, hasOffset := c.GetQuery("offset")
-	_, hasLimit := c.GetQuery("limit")
-	paged := hasOffset || hasLimit
+	onlyPublished, msg := paging.Bool(c, "only_published")
+	if msg != "" {
+		badRequest(c, msg)
+		return
+	}
+	_, paged := c.GetQuery("limit")
 	q, msg := terraregParams(c)
 	if msg != "" {
 		badRequest(c, msg)
 		return
 	}
 	offset, limit := max(q.Offset, 0), max(q.Limit, 1)
+	if !paged {
+		offset, limit = 0, 0
+	}
+	ctx, p := c.Request.Context(), middleware.Principal(c)
+	published := onlyPublished != nil && *onlyPublished
+	var nss []modules.Namespace
+	var total int
+	var err error
+	switch {
+	case typ == "provider":
+		nss, err = t.providerNamespaces(c, published)
+		total = len(nss)
+		nss = nss[min(offset, len(nss)):]
+		if limit > 0 {
+			nss = nss[:min(limit, len(nss))]
+		}
+	case published:
+		nss, total, err = t.svc.Namespaces(ctx, p, offset, limit)
+	default:
+		nss, total, err = t.svc.VisibleNamespaces(ctx, p, offset, limit)
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
 	list := []gin.H{}
-	total := 0
-	if typ == "module" {
-		ctx, p := c.Request.Context(), middleware.Principal(c)
-		var err error
-		var nss []modules.Namespace
-		if paged {
-			nss, total, err = t.svc.Namespaces(ctx, p, offset, limit)
-		} else {
-			nss, total, err = t.svc.Namespaces(ctx, p, 0, 0)
+	for _, ns := range nss {
+		var display *string
+		if ns.DisplayName != "" {
+			display = &ns.DisplayName
 		}
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		for _, ns := range nss {
-			list = append(list, gin.H{"name": ns.Name, "view_href": "/modules/" + ns.Name, "display_name": ns.DisplayName})
-		}
+		list = append(list, gin.H{"name": ns.Name, "view_href": "/" + typ + "s/" + ns.Name, "display_name": display})
 	}
 	if !paged {
 		c.JSON(http.StatusOK, list)
@@ -210,6 +253,35 @@ func (t *catalog) namespaces(c *gin.Context) {
 	}
 	page := modules.Page{Offset: offset, Limit: limit, More: offset+limit < total}
 	c.JSON(http.StatusOK, gin.H{"meta": paging.Meta(c, page, false), "namespaces": list})
+}
+
+// providerNamespaces are the namespaces of the providers the caller may
+// read (with a release when published), by name; none when Cairn serves
+// no providers.
+func (t *catalog) providerNamespaces(c *gin.Context, published bool) ([]modules.Namespace, error) {
+	if t.api == nil || t.api.providers == nil {
+		return []modules.Namespace{}, nil
+	}
+	prs, err := t.api.providers.svc.List(c.Request.Context(), middleware.Principal(c), providers.ListQuery{})
+	if err != nil {
+		return nil, err
+	}
+	out := []modules.Namespace{}
+	seen := map[string]bool{}
+	for _, pr := range prs {
+		if seen[pr.Namespace] {
+			continue
+		}
+		if _, ok := pr.Latest(); published && !ok {
+			continue
+		}
+		seen[pr.Namespace] = true
+		out = append(out, modules.Namespace{Name: pr.Namespace})
+	}
+	slices.SortFunc(out, func(a, b modules.Namespace) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out, nil
 }
 
 // filters is GET /v1/terrareg/modules/search/filters?q= (and the deprecated
@@ -271,7 +343,12 @@ func (t *catalog) writeOne(c *gin.Context, o modules.Outline, ok bool, err error
 	case !ok:
 		c.JSON(http.StatusNotFound, gin.H{})
 	default:
-		c.JSON(http.StatusOK, outlineOf(o, t.site.URL))
+		list, err := t.outlines(c, []modules.Outline{o})
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, list[0])
 	}
 }
 
@@ -317,9 +394,9 @@ func cairnBuildVersion() string {
 }
 
 // config is GET /v1/terrareg/config: the settings Terrareg's UI reads,
-// describing Cairn. Modules are hosted (uploaded archives) only, so no git
-// providers or custom git URLs; no trusted namespaces or verified modules
-// (labels are Terrareg's defaults); no analytics tokens; no Terrareg API
+// describing Cairn. Modules are hosted (uploaded archives), so no custom
+// git URLs; no trusted namespaces (labels are Terrareg's defaults);
+// analytics tokens are recorded (modules/analytics.go); no Terrareg API
 // keys, SSO or SAML logins (Cairn authenticates with its own tokens);
 // publishing creates the module provider but never the namespace.
 func (t *catalog) config(c *gin.Context) {
@@ -330,7 +407,7 @@ func (t *catalog) config(c *gin.Context) {
 		"ANALYTICS_TOKEN_PHRASE":               "analytics token",
 		"ANALYTICS_TOKEN_DESCRIPTION":          "",
 		"EXAMPLE_ANALYTICS_TOKEN":              "my-tf-application",
-		"DISABLE_ANALYTICS":                    true,
+		"DISABLE_ANALYTICS":                    false,
 		"ALLOW_MODULE_HOSTING":                 "enforce",
 		"UPLOAD_API_KEYS_ENABLED":              false,
 		"PUBLISH_API_KEYS_ENABLED":             false,

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"time"
+	"path"
+	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,7 +36,7 @@ type trmSpec struct {
 // details.
 type trmSpecWithModules struct {
 	trmSpec
-	Modules []metadata.ModuleCall `json:"modules"`
+	Modules []trmModuleCall `json:"modules"`
 }
 
 type trmInput struct {
@@ -50,12 +52,43 @@ type trmOutput struct {
 	Description string `json:"description"`
 }
 
+// trmResource is a resource as terraform-docs describes it (all seven
+// keys): version is the provider's pinned version, else "latest";
+// description (from a comment above the resource in terraform-docs) is
+// null, Cairn does not read comments.
 type trmResource struct {
-	Type     string `json:"type"`
-	Name     string `json:"name"`
-	Provider string `json:"provider"`
-	Source   string `json:"source"`
-	Mode     string `json:"mode"`
+	Type        string  `json:"type"`
+	Name        string  `json:"name"`
+	Provider    string  `json:"provider"`
+	Source      string  `json:"source"`
+	Mode        string  `json:"mode"`
+	Version     string  `json:"version"`
+	Description *string `json:"description"`
+}
+
+// trmResourceVersion is terraform-docs' resource version: the last
+// constraint of the provider when it pins one version, else "latest".
+func trmResourceVersion(p metadata.Part, provider string) string {
+	for _, d := range p.ProviderDependencies {
+		if d.Name != provider || d.Version == "" {
+			continue
+		}
+		cs := strings.Split(d.Version, ",")
+		last := strings.TrimSpace(cs[len(cs)-1])
+		last = strings.TrimSpace(strings.TrimPrefix(last, "="))
+		if last != "" && last[0] >= '0' && last[0] <= '9' && !strings.ContainsAny(last, "<>~! ") {
+			return last
+		}
+	}
+	return "latest"
+}
+
+// trmModuleCall is one of Terrareg's module calls (root.modules).
+type trmModuleCall struct {
+	Name        string  `json:"name"`
+	Source      string  `json:"source"`
+	Version     string  `json:"version"`
+	Description *string `json:"description"`
 }
 
 // trmSpecOf describes part p; html selects the output=html rendering of
@@ -90,9 +123,13 @@ func trmSpecOf(p metadata.Part, calls []metadata.ModuleCall, html bool) (trmSpec
 	}
 	for _, r := range p.Resources {
 		s.Resources = append(s.Resources, trmResource{Type: r.Type, Name: r.Name, Provider: r.Provider,
-			Source: modules.ResourceSource(p, r), Mode: r.Mode})
+			Source: modules.ResourceSource(p, r), Mode: r.Mode, Version: trmResourceVersion(p, r.Provider)})
 	}
-	return trmSpecWithModules{trmSpec: s, Modules: calls}, nil
+	mc := make([]trmModuleCall, 0, len(calls))
+	for _, c := range calls {
+		mc = append(mc, trmModuleCall{Name: c.Name, Source: c.Source, Version: c.Version})
+	}
+	return trmSpecWithModules{trmSpec: s, Modules: mc}, nil
 }
 
 // trmProviderFields are Terrareg's module provider settings. Cairn has no
@@ -110,12 +147,30 @@ type trmProviderFields struct {
 	RepoBrowseURLTemplate *string `json:"repo_browse_url_template"`
 }
 
+// Settings made through Terrareg's create and settings endpoints (stored per
+// module provider) take precedence over terrareg.json.
 func trmProviderFieldsOf(mod *modules.Module, cfg *metadata.TerraregConfig) trmProviderFields {
 	f := trmProviderFields{ModuleProviderID: mod.Namespace + "/" + mod.Name + "/" + mod.System, GitTagFormat: "{version}"}
 	if cfg != nil {
 		f.RepoBaseURLTemplate = trmURLTemplate(cfg.RepoBaseURL)
 		f.RepoCloneURLTemplate = trmURLTemplate(cfg.RepoCloneURL)
 		f.RepoBrowseURLTemplate = trmURLTemplate(cfg.RepoBrowseURL)
+	}
+	st := mod.Settings
+	f.GitProviderID = st.GitProviderID
+	f.GitPath = st.GitPath
+	f.ArchiveGitPath = st.ArchiveGitPath
+	if st.GitTagFormat != nil {
+		f.GitTagFormat = *st.GitTagFormat
+	}
+	for _, o := range []struct {
+		set *string
+		out **string
+	}{{st.RepoBaseURLTemplate, &f.RepoBaseURLTemplate}, {st.RepoCloneURLTemplate, &f.RepoCloneURLTemplate},
+		{st.RepoBrowseURLTemplate, &f.RepoBrowseURLTemplate}} {
+		if o.set != nil {
+			*o.out = trmURLTemplate(*o.set)
+		}
 	}
 	return f
 }
@@ -137,6 +192,7 @@ type trmProviderDetails struct {
 	Verified  bool     `json:"verified"`
 	Trusted   bool     `json:"trusted"`
 	Versions  []string `json:"versions"`
+	trmProviderSource
 	trmProviderFields
 }
 
@@ -159,8 +215,8 @@ type trmVersionDetails struct {
 	Version     string             `json:"version"`
 	Provider    string             `json:"provider"`
 	Description *string            `json:"description"`
-	Source      string             `json:"source"`
-	PublishedAt time.Time          `json:"published_at"`
+	Source      *string            `json:"source"`
+	PublishedAt *string            `json:"published_at"`
 	Downloads   int64              `json:"downloads"`
 	Verified    bool               `json:"verified"`
 	Trusted     bool               `json:"trusted"`
@@ -169,9 +225,11 @@ type trmVersionDetails struct {
 	Submodules  []trmSpec          `json:"submodules"`
 	Providers   []string           `json:"providers"`
 	Versions    []string           `json:"versions"`
+	trmProviderSource
 	trmProviderFields
+	VersionCompatibility           string            `json:"version_compatibility,omitempty"`
 	PublishedAtDisplay             string            `json:"published_at_display"`
-	DisplaySourceURL               string            `json:"display_source_url"`
+	DisplaySourceURL               *string           `json:"display_source_url"`
 	TerraformExampleVersionString  string            `json:"terraform_example_version_string"`
 	TerraformExampleVersionComment []string          `json:"terraform_example_version_comment"`
 	Beta                           bool              `json:"beta"`
@@ -200,17 +258,17 @@ func trmReleases(mod *modules.Module) []string {
 
 // providerDetails is GET /v1/terrareg/modules/:ns/:name/:provider: the
 // latest version's details, or the provider's own when it has no version.
-// Latest is modules.Module.Latest, Cairn's one rule (a module published only
-// as pre-releases shows its newest), where Terrareg would skip betas.
+// Latest is Terrareg's (modules.Module.LatestRelease): the newest published
+// version that is not a pre-release.
 func (t *terraregModules) providerDetails(c *gin.Context) {
 	mod, ok := t.find(c)
 	if !ok {
 		return
 	}
-	latest, ok := mod.Latest()
+	latest, ok := mod.LatestRelease()
 	if !ok {
 		c.JSON(http.StatusOK, trmProviderDetails{ID: mod.Namespace + "/" + mod.Name + "/" + mod.System,
-			Namespace: mod.Namespace, Name: mod.Name, Provider: mod.System, Versions: trmReleases(mod),
+			Namespace: mod.Namespace, Name: mod.Name, Provider: mod.System, Versions: trmReleases(mod), Verified: mod.Settings.Verified,
 			trmProviderFields: trmProviderFieldsOf(mod, nil)})
 		return
 	}
@@ -239,6 +297,11 @@ func (t *terraregModules) writeVersionDetails(c *gin.Context, mod *modules.Modul
 		trmInternalError(c, err)
 		return
 	}
+	figures, err := t.svc.VersionFigures(ctx, []int64{v.ID})
+	if err != nil {
+		trmInternalError(c, err)
+		return
+	}
 	systems, err := t.svc.Systems(ctx, middleware.Principal(c), mod.Namespace, mod.Name)
 	if err != nil {
 		trmInternalError(c, err)
@@ -250,9 +313,11 @@ func (t *terraregModules) writeVersionDetails(c *gin.Context, mod *modules.Modul
 		trmInternalError(c, err)
 		return
 	}
+	root.Modules = append(root.Modules, trmNestedCalls(m)...)
 	subs := make([]trmSpec, 0, len(m.Submodules))
 	for _, sm := range m.Submodules {
-		s, err := trmSpecOf(sm, sm.ModuleCalls, html)
+		// Terrareg renders submodule descriptions as Markdown source.
+		s, err := trmSpecOf(sm, sm.ModuleCalls, false)
 		if err != nil {
 			trmInternalError(c, err)
 			return
@@ -268,26 +333,30 @@ func (t *terraregModules) writeVersionDetails(c *gin.Context, mod *modules.Modul
 		Version:                        v.Version,
 		Provider:                       mod.System,
 		Description:                    trmOptional(info.Description),
-		Source:                         t.sourceURL(mod, m, v, ""),
-		PublishedAt:                    v.CreatedAt.UTC().Truncate(time.Microsecond),
-		Downloads:                      info.Downloads,
+		Source:                         trmOptional(t.sourceURL(mod, m, v, "")),
+		PublishedAt:                    trmTime(v.CreatedAt),
+		Downloads:                      figures[v.ID].Downloads,
 		Root:                           root,
 		Submodules:                     subs,
 		Providers:                      systems,
 		Versions:                       trmReleases(mod),
 		trmProviderFields:              trmProviderFieldsOf(mod, m.Terrareg),
 		PublishedAtDisplay:             v.CreatedAt.UTC().Format("January 02, 2006"),
-		DisplaySourceURL:               t.browseURL(mod, m, v, ""),
+		DisplaySourceURL:               trmOptional(t.browseURL(mod, m, v, "")),
 		TerraformExampleVersionString:  v.Version,
 		TerraformExampleVersionComment: trmVersionComment(v, latest),
+		Verified:                       mod.Settings.Verified,
 		Beta:                           v.IsPrerelease,
-		Published:                      true,
+		Published:                      v.Published,
 		AdditionalTabFiles:             map[string]string{},
 		CustomLinks:                    trmCustomLinks(m),
-		GraphURL:                       trmVersionPath(mod, v) + "/graph/data",
+		GraphURL:                       trmUIVersionPath(mod, v) + "/graph",
 		TerraformVersionConstraint:     trmOptional(modules.TerraformVersionConstraint(m.Root)),
 		ModuleExtractionUpToDate:       true,
 		UsageExample:                   m.UsageExample(t.address(mod), v.Version),
+	}
+	if target := c.Query("target_terraform_version"); target != "" {
+		d.VersionCompatibility = versionCompatibility(modules.TerraformVersionConstraint(m.Root), target)
 	}
 	c.JSON(http.StatusOK, d)
 }
@@ -325,24 +394,29 @@ func (t *terraregModules) repoFields(mod *modules.Module, v modules.Version, dir
 	return modules.RepoFields{Namespace: mod.Namespace, Module: mod.Name, Provider: mod.System, Tag: v.Version, Path: dir}
 }
 
-// sourceURL is the module's repository (terrareg.json's repo_base_url),
-// else its project's page in Cairn.
-func (t *terraregModules) sourceURL(mod *modules.Module, m *metadata.Module, v modules.Version, dir string) string {
+// repoTemplates are the version's repository URL templates
+// (modules.Service.RepoTemplates: settings, git provider, terrareg.json).
+func (t *terraregModules) repoTemplates(mod *modules.Module, m *metadata.Module) (base, browse string) {
+	var jsonBase, jsonBrowse string
 	if m.Terrareg != nil {
-		if u := modules.RepoURL(m.Terrareg.RepoBaseURL, t.repoFields(mod, v, dir)); u != "" {
-			return u
-		}
+		jsonBase, jsonBrowse = m.Terrareg.RepoBaseURL, m.Terrareg.RepoBrowseURL
 	}
-	return t.site.URL + "/" + mod.ProjectPath
+	return t.svc.RepoTemplates(mod.Settings, jsonBase, jsonBrowse)
 }
 
-// browseURL links to dir at this version in the repository browser
-// (repo_browse_url), else to the repository (sourceURL).
+// sourceURL is the module's repository, "" (Terrareg's null) when no
+// repository URL is set.
+func (t *terraregModules) sourceURL(mod *modules.Module, m *metadata.Module, v modules.Version, dir string) string {
+	base, _ := t.repoTemplates(mod, m)
+	return modules.RepoURL(base, t.repoFields(mod, v, dir))
+}
+
+// browseURL links to dir at this version in the repository browser, else
+// to the repository (sourceURL).
 func (t *terraregModules) browseURL(mod *modules.Module, m *metadata.Module, v modules.Version, dir string) string {
-	if m.Terrareg != nil {
-		if u := modules.RepoURL(m.Terrareg.RepoBrowseURL, t.repoFields(mod, v, dir)); u != "" {
-			return u
-		}
+	_, browse := t.repoTemplates(mod, m)
+	if u := modules.RepoURL(browse, t.repoFields(mod, v, dir)); u != "" {
+		return u
 	}
 	return t.sourceURL(mod, m, v, dir)
 }
@@ -355,21 +429,27 @@ type trmVersionEntry struct {
 }
 
 // versions is GET /v1/terrareg/modules/:ns/:name/:provider/versions: the
-// versions newest first, pre-releases only with ?include-beta=true.
-// Every Cairn version is published on upload, so include-unpublished
-// changes nothing.
+// versions newest first, pre-releases only with ?include-beta=true,
+// versions awaiting publication only with ?include-unpublished=true and
+// only for maintainers (MODIFY).
 func (t *terraregModules) versions(c *gin.Context) {
 	mod, ok := t.find(c)
 	if !ok {
 		return
 	}
 	beta := trmTruthy(c.Query("include-beta"))
+	list := mod
+	if trmTruthy(c.Query("include-unpublished")) && len(mod.Unpublished) > 0 && t.svc.CanMaintain(middleware.Principal(c), mod) {
+		all := *mod
+		all.Versions = append(append([]modules.Version{}, mod.Versions...), mod.Unpublished...)
+		list = &all
+	}
 	out := []trmVersionEntry{}
-	for _, v := range mod.SortedVersions() {
+	for _, v := range list.SortedVersions() {
 		if v.IsPrerelease && !beta {
 			continue
 		}
-		out = append(out, trmVersionEntry{Version: v.Version, Published: true, Beta: v.IsPrerelease})
+		out = append(out, trmVersionEntry{Version: v.Version, Published: v.Published, Beta: v.IsPrerelease})
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -402,4 +482,43 @@ func (t *terraregModules) integrations(c *gin.Context) {
 			"'file' field, with a PRIVATE-TOKEN, DEPLOY-TOKEN or JOB-TOKEN header. The version is published " +
 			"as soon as the upload succeeds.",
 	}})
+}
+
+// trmNestedCalls are the module calls made inside the root's local module
+// calls, as Terrareg lists them from terraform's modules.json: named
+// "<parent>.<child>" (deeper levels likewise), a local child's source
+// resolved against its parent's ("./modules/a" calling "../b" is
+// "./modules/b"), with the version of the parent call. Cairn reads only the
+// archive, so the calls inside the submodules it holds (modules/<name>)
+// are followed; calls of remote modules are not opened.
+func trmNestedCalls(m *metadata.Module) []trmModuleCall {
+	parts := map[string]metadata.Part{}
+	for _, sm := range m.Submodules {
+		parts[sm.Path] = sm
+	}
+	var out []trmModuleCall
+	var walk func(prefix, source, ver string, depth int)
+	walk = func(prefix, source, ver string, depth int) {
+		if depth > 8 || !(strings.HasPrefix(source, "./") || strings.HasPrefix(source, "../")) {
+			return
+		}
+		part, ok := parts[path.Clean(source)]
+		if !ok {
+			return
+		}
+		for _, c := range part.ModuleCalls {
+			src := c.Source
+			if strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../") {
+				src = "./" + path.Clean(path.Join(source, src))
+			}
+			key := prefix + "." + c.Name
+			out = append(out, trmModuleCall{Name: key, Source: src, Version: ver})
+			walk(key, src, ver, depth+1)
+		}
+	}
+	for _, c := range m.Root.ModuleCalls {
+		walk(c.Name, c.Source, c.Version, 0)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -15,8 +15,9 @@ import (
 	"github.com/cairn-registry/cairn/modules/metadata"
 )
 
-// trmPathEntry lists a submodule or an example. href is the part's details
-// endpoint (Terrareg links its UI page, which Cairn does not have).
+// trmPathEntry lists a submodule or an example. href is the part's UI page
+// (/modules/<ns>/<name>/<provider>/<version>/submodule/<path>, or
+// .../example/<path>), as in Terrareg.
 type trmPathEntry struct {
 	Path string `json:"path"`
 	Href string `json:"href"`
@@ -30,7 +31,7 @@ func (t *terraregModules) submodules(c *gin.Context) {
 	}
 	out := []trmPathEntry{}
 	for _, sm := range m.Submodules {
-		out = append(out, trmPathEntry{Path: sm.Path, Href: trmVersionPath(mod, v) + "/submodules/details/" + trmEscapePath(sm.Path)})
+		out = append(out, trmPathEntry{Path: sm.Path, Href: trmUIVersionPath(mod, v) + "/submodule/" + trmEscapePath(sm.Path)})
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -43,7 +44,7 @@ func (t *terraregModules) examples(c *gin.Context) {
 	}
 	out := []trmPathEntry{}
 	for _, ex := range m.Examples {
-		out = append(out, trmPathEntry{Path: ex.Path, Href: trmVersionPath(mod, v) + "/examples/details/" + trmEscapePath(ex.Path)})
+		out = append(out, trmPathEntry{Path: ex.Path, Href: trmUIVersionPath(mod, v) + "/example/" + trmEscapePath(ex.Path)})
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -51,7 +52,7 @@ func (t *terraregModules) examples(c *gin.Context) {
 // trmPartDetails is Terrareg's submodule or example details.
 type trmPartDetails struct {
 	trmSpecWithModules
-	DisplaySourceURL           string   `json:"display_source_url"`
+	DisplaySourceURL           *string  `json:"display_source_url"`
 	SecurityFailures           int      `json:"security_failures"`
 	SecurityResults            []any    `json:"security_results"`
 	GraphURL                   string   `json:"graph_url"`
@@ -81,8 +82,8 @@ func (t *terraregModules) partDetails(c *gin.Context, mod *modules.Module, v mod
 	}
 	d := trmPartDetails{
 		trmSpecWithModules:         spec,
-		DisplaySourceURL:           t.browseURL(mod, m, v, p.Path),
-		GraphURL:                   trmVersionPath(mod, v) + "/graph/data/" + graphKind + "/" + trmEscapePath(p.Path),
+		DisplaySourceURL:           trmOptional(t.browseURL(mod, m, v, p.Path)),
+		GraphURL:                   trmUIVersionPath(mod, v) + "/graph/" + graphKind + "/" + trmEscapePath(p.Path),
 		UsageExample:               trmPartUsage(p, t.address(mod), v.Version),
 		TerraformVersionConstraint: trmOptional(constraint),
 	}

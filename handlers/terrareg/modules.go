@@ -133,6 +133,10 @@ func (t *terraregModules) findVersion(c *gin.Context, notFound404 bool) (*module
 	}
 	v, ok := mod.Version(c.Param("version"))
 	if !ok {
+		// Maintainers see versions awaiting publication (published: false).
+		if uv, found := mod.AnyVersion(c.Param("version")); found && t.svc.CanMaintain(middleware.Principal(c), mod) {
+			return mod, uv, true
+		}
 		if notFound404 {
 			trmNotFound(c)
 		} else {
@@ -166,6 +170,13 @@ func (t *terraregModules) address(mod *modules.Module) string {
 // trmVersionPath is the API path of one version, each segment escaped.
 func trmVersionPath(mod *modules.Module, v modules.Version) string {
 	return trmBase + "/" + url.PathEscape(mod.Namespace) + "/" + url.PathEscape(mod.Name) + "/" +
+		url.PathEscape(mod.System) + "/" + url.PathEscape(v.Version)
+}
+
+// trmUIVersionPath is the UI page of one version (Terrareg's view URL),
+// /modules/<ns>/<name>/<provider>/<version>, each segment escaped.
+func trmUIVersionPath(mod *modules.Module, v modules.Version) string {
+	return "/modules/" + url.PathEscape(mod.Namespace) + "/" + url.PathEscape(mod.Name) + "/" +
 		url.PathEscape(mod.System) + "/" + url.PathEscape(v.Version)
 }
 

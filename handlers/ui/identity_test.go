@@ -166,13 +166,14 @@ func TestPasswordSignInRefusals(t *testing.T) {
 
 func csrfOf(t *testing.T, page string) string {
 	t.Helper()
-	const marker = `name="csrf_token" value="`
-	i := strings.Index(page, marker)
-	if i < 0 {
-		t.Fatalf("no CSRF token in the page:\n%s", page)
+	for _, marker := range []string{`name="csrf_token" value="`, `name="csrf-token" content="`} {
+		if i := strings.Index(page, marker); i >= 0 {
+			rest := page[i+len(marker):]
+			return rest[:strings.IndexByte(rest, '"')]
+		}
 	}
-	rest := page[i+len(marker):]
-	return rest[:strings.IndexByte(rest, '"')]
+	t.Fatalf("no CSRF token in the page:\n%s", page)
+	return ""
 }
 
 // TestCrossSitePostRefused: a POST from another origin is refused by
@@ -447,5 +448,33 @@ func TestSessionsEndedEverywhere(t *testing.T) {
 	}
 	if _, home := get(t, c, s.URL+"/"); strings.Contains(home, `class="who"`) {
 		t.Fatal("an ended session still shows the user signed in")
+	}
+}
+
+// TestPasswordLoginOff: with CAIRN_PASSWORD_LOGIN=false the page offers
+// single sign-on only and a password POST is refused, even with the right
+// password.
+func TestPasswordLoginOff(t *testing.T) {
+	t.Parallel()
+	sso := testenv.NewSSO(t, clientID, clientSecret)
+	s := ssoServer(t, sso, map[string]string{"CAIRN_PASSWORD_LOGIN": "false"})
+	if _, err := s.Users.SetPassword(context.Background(), "root", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	c := browserClient(t)
+	resp, page := get(t, c, s.URL+"/login")
+	if resp.StatusCode != 200 || strings.Contains(page, `type="password"`) || !strings.Contains(page, "Sign in with Test SSO") {
+		t.Fatalf("GET /login = %d; want the SSO button and no password field:\n%s", resp.StatusCode, page)
+	}
+	resp, err := c.PostForm(s.URL+"/login", url.Values{"username": {"root"}, "password": {"correct horse battery"}, "csrf_token": {csrfOf(t, page)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("password sign-in with the option off = %d, want 403", resp.StatusCode)
+	}
+	if _, home := get(t, c, s.URL+"/"); strings.Contains(home, `class="who"`) {
+		t.Fatal("a refused password sign-in signed the user in")
 	}
 }

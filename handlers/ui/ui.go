@@ -13,9 +13,10 @@ import (
 
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/modules"
+	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/tokens"
 	"github.com/cairn-registry/cairn/users"
-	"github.com/cairn-registry/cairn/views"
 )
 
 // UI is the pages surface.
@@ -27,6 +28,13 @@ type UI struct {
 	identity config.Identity
 	sso      *ssoClient
 	throttle *loginThrottle
+	modules  *modules.Service
+	projects *projects.Service
+	// highlight renders example files (chroma), shared by requests.
+	highlight *highlighter
+	// docs keeps recently shown versions' documentation decoded.
+	docs   *docsCache
+	manage Manage
 }
 
 // Deps is what the pages need.
@@ -38,11 +46,17 @@ type Deps struct {
 	Identity config.Identity
 	// SSO is the OpenID Connect relying party; nil when SSO is off.
 	SSO *SSO
+	// Modules and Projects are what the pages read, always as the viewer.
+	Modules  *modules.Service
+	Projects *projects.Service
+	// Manage is what the management pages need (manage.go).
+	Manage Manage
 }
 
 // New returns the pages surface.
 func New(d Deps) *UI {
-	u := &UI{site: d.Site, sessions: d.Sessions, users: d.Users, tokens: d.Tokens, identity: d.Identity, throttle: newLoginThrottle()}
+	u := &UI{site: d.Site, sessions: d.Sessions, users: d.Users, tokens: d.Tokens, identity: d.Identity, throttle: newLoginThrottle(),
+		modules: d.Modules, projects: d.Projects, highlight: newHighlighter(), docs: newDocsCache(), manage: d.Manage}
 	if d.SSO != nil {
 		u.sso = &ssoClient{SSO: d.SSO}
 	}
@@ -52,8 +66,19 @@ func New(d Deps) *UI {
 // Register mounts the pages. Sessions (scs) wrap the engine at the
 // net/http level (see Wrap); identify and the CSRF check run here.
 func (u *UI) Register(r *gin.Engine) {
-	r.Use(u.identify, u.checkCSRF)
+	r.Use(securityHeaders, u.identify, u.checkCSRF)
+	u.registerManage(r) // first: its middleware serves the /-/ pages below groups and projects
 	r.GET("/", u.index)
+	r.GET("/modules", u.search)
+	r.GET("/modules/search", u.search)
+	r.GET("/modules/:ns", u.namespace)
+	r.GET("/modules/:ns/:name", u.moduleSystems)
+	r.GET("/modules/:ns/:name/:system", u.moduleLatest)
+	r.GET("/modules/:ns/:name/:system/:version", u.moduleVersion)
+	r.GET("/modules/:ns/:name/:system/:version/graph", u.graph)
+	r.GET("/modules/:ns/:name/:system/:version/submodule/*path", u.submodule)
+	r.GET("/modules/:ns/:name/:system/:version/example/*path", u.example)
+	r.GET("/groups/*path", u.group)
 	r.GET("/login", u.loginPage)
 	r.POST("/login", u.login)
 	r.POST("/logout", u.logout)
@@ -63,6 +88,13 @@ func (u *UI) Register(r *gin.Engine) {
 	r.POST("/oauth/authorization", u.authorizeDecision)
 }
 
-func (u *UI) index(c *gin.Context) {
-	render(c, http.StatusOK, views.Index(u.chrome(c, "Terraform registry"), u.site.URL, u.site.TerraformHost))
+// NoRoute answers every other path: a project's page at its full path
+// (/acme/network, the web_url the APIs hand out), else a group's, else the
+// 404 page.
+func (u *UI) NoRoute(c *gin.Context) {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		NotFound(c)
+		return
+	}
+	u.projectOrGroup(c)
 }

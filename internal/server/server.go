@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-registry/cairn/audit"
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/config"
+	"github.com/cairn-registry/cairn/gitimport"
 	"github.com/cairn-registry/cairn/handlers"
 	"github.com/cairn-registry/cairn/handlers/health"
 	"github.com/cairn-registry/cairn/handlers/ui"
@@ -31,9 +32,11 @@ import (
 	"github.com/cairn-registry/cairn/internal/outbound"
 	"github.com/cairn-registry/cairn/internal/pgcluster"
 	"github.com/cairn-registry/cairn/internal/tlsca"
+	"github.com/cairn-registry/cairn/jobs"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
+	"github.com/cairn-registry/cairn/providers"
 	"github.com/cairn-registry/cairn/queries"
 	"github.com/cairn-registry/cairn/tokens"
 	"github.com/cairn-registry/cairn/users"
@@ -59,13 +62,18 @@ type Server struct {
 	Metrics    *metrics.Metrics
 	MetricsURL string
 
-	Enforcer *policies.Enforcer
-	Resolver *tokens.Resolver
-	Users    *users.Service
-	Projects *projects.Service
-	Tokens   *tokens.Service
-	Modules  *modules.Service
-	Audit    *audit.Service
+	Enforcer  *policies.Enforcer
+	Resolver  *tokens.Resolver
+	Users     *users.Service
+	Projects  *projects.Service
+	Tokens    *tokens.Service
+	Modules   *modules.Service
+	Providers *providers.Service
+	Audit     *audit.Service
+	// Jobs is the durable job queue; Imports imports module versions
+	// from git (run as jobs).
+	Jobs    *jobs.Queue
+	Imports *gitimport.Service
 
 	cluster    *pgcluster.Cluster
 	http       *http.Server
@@ -77,6 +85,8 @@ type Server struct {
 	counterDone chan struct{}
 	// sweepDone closes once the blob sweeper has stopped.
 	sweepDone chan struct{}
+	// jobsDone closes once the job worker has stopped.
+	jobsDone chan struct{}
 
 	metricsListener net.Listener
 	metricsHTTP     *http.Server
@@ -211,6 +221,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		// left with none for requests.
 		poolCfg.MaxConns = max(poolCfg.MaxConns, 32)
 	}
+	if _, set := poolCfg.ConnConfig.RuntimeParams["jit"]; !set && !strings.Contains(db.URL, "jit") {
+		// Cairn's queries are short lookups; at 100k modules the planner's
+		// cost estimate of the module lookup crosses jit_above_cost and
+		// PostgreSQL spent ~1 s compiling it per call (EXPLAIN ANALYZE in
+		// make bench-scale). A URL or options setting jit wins.
+		poolCfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if s.Pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
 	}
@@ -270,16 +287,41 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	go signer.Follow(followCtx, s.Pool, log.With("component", "download-signer"))
 	s.Modules = modules.New(s.Pool, s.Blobs, s.Projects, modules.NewLinks(signer, s.URL), cfg.MaxUploadBytes)
 	s.Modules.ObserveLookups(s.Metrics.CacheObserver("module_lookups"))
+	s.Modules.SetTerraregAutoPublish(cfg.TerraregAutoPublish)
+	for i, g := range cfg.GitProviders {
+		s.Modules.SetGitProviders(append(s.Modules.GitProviders(), modules.GitProvider{ID: int64(i + 1), Name: g.Name,
+			BaseURL: g.BaseURL, CloneURL: g.CloneURL, BrowseURL: g.BrowseURL, GitPath: g.GitPath}))
+	}
 	go s.Modules.Follow(followCtx, s.Pool, log.With("component", "module-lookups-cache"))
+	s.Providers = providers.New(s.Pool, s.Blobs, s.Projects, signer, s.URL, cfg.MaxUploadBytes)
+	s.Providers.SetModules(s.Modules)
+	s.Providers.ObserveLookups(s.Metrics.CacheObserver("provider_lookups"))
+	go s.Providers.Follow(followCtx, s.Pool, log.With("component", "provider-lookups-cache"))
+	go s.Providers.RunSweeper(followCtx, blobSweepInterval, log.With("component", "provider-blob-sweeper"))
 	s.sweepDone = make(chan struct{})
 	go func() {
 		defer close(s.sweepDone)
 		sweeper.Run(followCtx, blobSweepInterval)
 	}()
+	s.Jobs = jobs.New(s.Pool)
+	if s.Imports, err = gitimport.New(s.Pool, s.Modules, s.Projects, s.Jobs, allow, cfg.SecretKey, log.With("component", "git-import")); err != nil {
+		return nil, err
+	}
+	s.jobsDone = make(chan struct{})
+	go func() {
+		defer close(s.jobsDone)
+		s.Jobs.Run(followCtx, log.With("component", "jobs"))
+	}()
 	s.counterDone = make(chan struct{})
 	go func() {
 		defer close(s.counterDone)
+		analyticsDone := make(chan struct{})
+		go func() {
+			defer close(analyticsDone)
+			s.Modules.RunAnalytics(followCtx, 5*time.Second, log.With("component", "analytics"))
+		}()
 		s.Modules.RunCounter(followCtx, 5*time.Second, log.With("component", "download-counter"))
+		<-analyticsDone
 	}()
 
 	var tlsCfg *tls.Config
@@ -318,7 +360,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		Projects:       s.Projects,
 		Tokens:         s.Tokens,
 		Modules:        s.Modules,
+		Providers:      s.Providers,
 		Audit:          s.Audit,
+		Config:         cfg,
+		Imports:        s.Imports,
 		Metrics:        s.Metrics,
 	})
 	s.http = &http.Server{
@@ -410,6 +455,9 @@ func (s *Server) close() {
 	}
 	if s.sweepDone != nil {
 		<-s.sweepDone
+	}
+	if s.jobsDone != nil {
+		<-s.jobsDone
 	}
 	if s.Pool != nil {
 		s.Pool.Close()

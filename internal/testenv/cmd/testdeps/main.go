@@ -1,5 +1,5 @@
 // Command testdeps prepares the components the test suite builds itself (the
-// pinned MinIO server), so the first test run does not spend its time
+// pinned MinIO server and helm CLI), so the first test run does not spend its time
 // budget compiling them.
 package main
 
@@ -11,6 +11,11 @@ import (
 )
 
 func main() {
+	if bin, err := testenv.HelmBinary(); err != nil {
+		fmt.Fprintln(os.Stderr, "testdeps: helm unavailable (chart tests will skip):", err)
+	} else {
+		fmt.Println("testdeps: helm at", bin)
+	}
 	bin, err := testenv.MinIOBinary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testdeps: MinIO unavailable (S3 tests will fall back to moto_server):", err)
