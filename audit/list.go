@@ -30,6 +30,12 @@ type Query struct {
 	// Search keeps events whose actor, action, object ("type:id") or values
 	// contain it, ignoring case.
 	Search string
+	// Actor, Action and ObjectType keep events whose actor name, action or
+	// object type equals them, ignoring case ("" matches all).
+	Actor, Action, ObjectType string
+	// Since and Until keep events recorded at or after Since and before
+	// Until (zero: unbounded).
+	Since, Until time.Time
 	// OldestFirst reverses the default, newest first.
 	OldestFirst bool
 }
@@ -37,7 +43,8 @@ type Query struct {
 // Page is a page of audit events with the counts a data table shows.
 type Page struct {
 	Events []Event
-	// Total counts every event; Filtered those matching the search.
+	// Total counts every event; Filtered those matching the search and
+	// filters.
 	Total, Filtered int64
 }
 
@@ -67,10 +74,12 @@ func (s *Service) List(ctx context.Context, p *policies.Principal, aq Query) (Pa
 	if aq.Limit < 1 || aq.Limit > MaxPage {
 		return Page{}, errs.Invalidf("length must be between 1 and %d", MaxPage)
 	}
-	var search *string
-	if aq.Search != "" {
-		search = &aq.Search
+	if !aq.Since.IsZero() && !aq.Until.IsZero() && aq.Until.Before(aq.Since) {
+		return Page{}, errs.Field(errs.Invalid, "until", "the end of the date range is before its start")
 	}
+	f := queries.CountAuditEventsFilteredParams{Search: text(aq.Search), Actor: text(aq.Actor), Action: text(aq.Action),
+		ObjectType: text(aq.ObjectType), Since: instant(aq.Since), Until: instant(aq.Until)}
+	filtered := f != queries.CountAuditEventsFilteredParams{}
 	var page Page
 	// One snapshot, so the counts and the page agree.
 	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -79,16 +88,18 @@ func (s *Service) List(ctx context.Context, p *policies.Principal, aq Query) (Pa
 		if page.Total, err = q.CountAuditEvents(ctx); err != nil {
 			return err
 		}
-		if page.Filtered = page.Total; search != nil {
-			if page.Filtered, err = q.CountAuditEventsMatching(ctx, search); err != nil {
+		if page.Filtered = page.Total; filtered {
+			if page.Filtered, err = q.CountAuditEventsFiltered(ctx, f); err != nil {
 				return err
 			}
 		}
 		var rows []queries.AuditEvent
 		if aq.OldestFirst {
-			rows, err = q.SearchAuditEventsOldestFirst(ctx, queries.SearchAuditEventsOldestFirstParams{Search: search, Off: int32(aq.Offset), Lim: int32(aq.Limit)})
+			rows, err = q.FilterAuditEventsOldestFirst(ctx, queries.FilterAuditEventsOldestFirstParams{Search: f.Search, Actor: f.Actor, Action: f.Action,
+				ObjectType: f.ObjectType, Since: f.Since, Until: f.Until, Off: int32(aq.Offset), Lim: int32(aq.Limit)})
 		} else {
-			rows, err = q.SearchAuditEventsNewestFirst(ctx, queries.SearchAuditEventsNewestFirstParams{Search: search, Off: int32(aq.Offset), Lim: int32(aq.Limit)})
+			rows, err = q.FilterAuditEventsNewestFirst(ctx, queries.FilterAuditEventsNewestFirstParams{Search: f.Search, Actor: f.Actor, Action: f.Action,
+				ObjectType: f.ObjectType, Since: f.Since, Until: f.Until, Off: int32(aq.Offset), Lim: int32(aq.Limit)})
 		}
 		if err != nil {
 			return err
@@ -101,4 +112,20 @@ func (s *Service) List(ctx context.Context, p *policies.Principal, aq Query) (Pa
 		return nil
 	})
 	return page, err
+}
+
+// text is a filter's argument: nil (match all) when empty.
+func text(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// instant is a time filter's argument: nil (unbounded) when zero.
+func instant(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

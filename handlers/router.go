@@ -122,7 +122,7 @@ func New(d Deps) http.Handler {
 
 	pages := newEngine(d.Log, d.Metrics, d.TrustedProxies, "ui", ui.Fail)
 	web := ui.New(ui.Deps{Site: site, Sessions: d.Sessions, Users: d.Users, Tokens: d.Tokens, Identity: d.Identity, SSO: d.SSO,
-		Modules: d.Modules, Projects: d.Projects, Manage: manageDeps(d)})
+		Modules: d.Modules, Projects: d.Projects, Providers: d.Providers, Manage: manageDeps(d)})
 	web.Register(pages)
 	pages.NoRoute(web.NoRoute)
 	pages.NoMethod(ui.NotFound)
@@ -163,7 +163,7 @@ func newEngine(log *slog.Logger, m *metrics.Metrics, trustedProxies []string, en
 // manageDeps is what the management pages need from d.
 func manageDeps(d Deps) ui.Manage {
 	settings, maxUpload := ui.ManageOf(d.Config)
-	return ui.Manage{Audit: d.Audit, Ready: ui.ReadyChecks(d.Ready), Settings: settings, MaxUpload: maxUpload}
+	return ui.Manage{Audit: d.Audit, Ready: ui.ReadyChecks(d.Ready), Settings: settings, MaxUpload: maxUpload, Imports: d.Imports}
 }
 
 // importer and hooks keep a nil *gitimport.Service a nil interface.

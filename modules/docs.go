@@ -232,9 +232,10 @@ func (s *Service) convertZip(ctx context.Context, v Version) (string, error) {
 	return key, nil
 }
 
-// renderReadmes fills the ReadmeHTML of every part of m that has a README
-// (markdown.Render: sanitised) and records the renderer's version, so that
-// READMEs are rendered once, not per request.
+// renderReadmes fills the ReadmeHTML of every part of m that has a README,
+// and the ChangelogHTML of the root's CHANGELOG (markdown.Render: sanitised),
+// and records the renderer's version, so that they are rendered once, not
+// per request.
 func renderReadmes(m *metadata.Module) error {
 	parts := []*metadata.Part{&m.Root}
 	for i := range m.Submodules {
@@ -253,6 +254,14 @@ func renderReadmes(m *metadata.Module) error {
 			return err
 		}
 		p.ReadmeHTML = string(out)
+	}
+	m.Root.ChangelogHTML = ""
+	if strings.TrimSpace(m.Root.Changelog) != "" {
+		out, err := markdown.Render([]byte(m.Root.Changelog))
+		if err != nil {
+			return err
+		}
+		m.Root.ChangelogHTML = string(out)
 	}
 	m.ReadmeHTMLVersion = markdown.Version
 	return nil

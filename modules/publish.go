@@ -104,7 +104,7 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj proje
 	var meta json.RawMessage
 	providers := json.RawMessage("[]")
 	if m, err := metadata.Extract(files, metadata.DefaultLimits()); err == nil {
-		// READMEs are rendered once, here; a failure leaves them to the
+		// READMEs (and the CHANGELOG) are rendered once, here; a failure leaves them to the
 		// first read (Docs renders what the stored version does not say
 		// was rendered).
 		if err := renderReadmes(m); err != nil {
@@ -300,7 +300,8 @@ func uploadError(scanErr, putErr error) error {
 
 // collector keeps, in memory and within limits, the files metadata
 // extraction reads: Terraform sources, READMEs, terrareg.json and example
-// files of the root, modules/* and examples/*.
+// files of the root, modules/* and examples/*, and the root's CHANGELOG and
+// LICENSE.
 type collector struct {
 	files fstest.MapFS
 	total int64
@@ -339,6 +340,10 @@ func wanted(p string) bool {
 	}
 	base := strings.ToLower(parts[len(parts)-1])
 	if strings.HasPrefix(base, "readme") || base == "terrareg.json" || base == ".terrareg.json" {
+		return true
+	}
+	// The root's CHANGELOG and LICENSE are shown as additional tabs.
+	if len(parts) == 1 && (strings.HasPrefix(base, "changelog") || strings.HasPrefix(base, "license")) {
 		return true
 	}
 	switch path.Ext(base) {

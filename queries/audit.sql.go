@@ -8,6 +8,7 @@ package queries
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 const countAuditEvents = `-- name: CountAuditEvents :one
@@ -19,6 +20,184 @@ func (q *Queries) CountAuditEvents(ctx context.Context) (int64, error) {
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const countAuditEventsFiltered = `-- name: CountAuditEventsFiltered :one
+SELECT count(*) FROM audit_events
+WHERE ($1::text IS NULL
+   OR strpos(lower(actor_name), lower($1)) > 0
+   OR strpos(lower(action), lower($1)) > 0
+   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
+   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
+   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0)
+  AND ($2::text IS NULL OR lower(actor_name) = lower($2))
+  AND ($3::text IS NULL OR lower(action) = lower($3))
+  AND ($4::text IS NULL OR lower(object_type) = lower($4))
+  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND ($6::timestamptz IS NULL OR created_at < $6)
+`
+
+type CountAuditEventsFilteredParams struct {
+	Search     *string
+	Actor      *string
+	Action     *string
+	ObjectType *string
+	Since      *time.Time
+	Until      *time.Time
+}
+
+// The events FilterAuditEventsNewestFirst pages through.
+func (q *Queries) CountAuditEventsFiltered(ctx context.Context, arg CountAuditEventsFilteredParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countAuditEventsFiltered,
+		arg.Search,
+		arg.Actor,
+		arg.Action,
+		arg.ObjectType,
+		arg.Since,
+		arg.Until,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const filterAuditEventsNewestFirst = `-- name: FilterAuditEventsNewestFirst :many
+SELECT id, actor_id, actor_name, action, object_type, object_id, old_value, new_value, created_at FROM audit_events
+WHERE ($1::text IS NULL
+   OR strpos(lower(actor_name), lower($1)) > 0
+   OR strpos(lower(action), lower($1)) > 0
+   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
+   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
+   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0)
+  AND ($2::text IS NULL OR lower(actor_name) = lower($2))
+  AND ($3::text IS NULL OR lower(action) = lower($3))
+  AND ($4::text IS NULL OR lower(object_type) = lower($4))
+  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND ($6::timestamptz IS NULL OR created_at < $6)
+ORDER BY created_at DESC, id DESC
+LIMIT $8 OFFSET $7
+`
+
+type FilterAuditEventsNewestFirstParams struct {
+	Search     *string
+	Actor      *string
+	Action     *string
+	ObjectType *string
+	Since      *time.Time
+	Until      *time.Time
+	Off        int32
+	Lim        int32
+}
+
+// A page of audit events, newest first, matching every filter given (NULL
+// matches all): search as SearchAuditEventsNewestFirst (a substring of the
+// actor, action, object "type:id" or values, ignoring case); actor, action
+// and object_type exactly, ignoring case; since <= created_at < until.
+func (q *Queries) FilterAuditEventsNewestFirst(ctx context.Context, arg FilterAuditEventsNewestFirstParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, filterAuditEventsNewestFirst,
+		arg.Search,
+		arg.Actor,
+		arg.Action,
+		arg.ObjectType,
+		arg.Since,
+		arg.Until,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActorID,
+			&i.ActorName,
+			&i.Action,
+			&i.ObjectType,
+			&i.ObjectID,
+			&i.OldValue,
+			&i.NewValue,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const filterAuditEventsOldestFirst = `-- name: FilterAuditEventsOldestFirst :many
+SELECT id, actor_id, actor_name, action, object_type, object_id, old_value, new_value, created_at FROM audit_events
+WHERE ($1::text IS NULL
+   OR strpos(lower(actor_name), lower($1)) > 0
+   OR strpos(lower(action), lower($1)) > 0
+   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
+   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
+   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0)
+  AND ($2::text IS NULL OR lower(actor_name) = lower($2))
+  AND ($3::text IS NULL OR lower(action) = lower($3))
+  AND ($4::text IS NULL OR lower(object_type) = lower($4))
+  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND ($6::timestamptz IS NULL OR created_at < $6)
+ORDER BY created_at, id
+LIMIT $8 OFFSET $7
+`
+
+type FilterAuditEventsOldestFirstParams struct {
+	Search     *string
+	Actor      *string
+	Action     *string
+	ObjectType *string
+	Since      *time.Time
+	Until      *time.Time
+	Off        int32
+	Lim        int32
+}
+
+// FilterAuditEventsNewestFirst in the other order.
+func (q *Queries) FilterAuditEventsOldestFirst(ctx context.Context, arg FilterAuditEventsOldestFirstParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, filterAuditEventsOldestFirst,
+		arg.Search,
+		arg.Actor,
+		arg.Action,
+		arg.ObjectType,
+		arg.Since,
+		arg.Until,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActorID,
+			&i.ActorName,
+			&i.Action,
+			&i.ObjectType,
+			&i.ObjectID,
+			&i.OldValue,
+			&i.NewValue,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const insertAuditEvent = `-- name: InsertAuditEvent :exec

@@ -61,37 +61,3 @@ FROM (
 ) r JOIN groups g ON g.id = r.group_id AND g.parent_id IS NULL
 GROUP BY g.full_path
 ORDER BY lower(g.full_path);
-
--- name: SearchAuditEventsNewestFirst :many
--- A page of audit events whose actor, action, object ("type:id") or values
--- contain search (case-insensitively; NULL matches all).
-SELECT * FROM audit_events
-WHERE sqlc.narg(search)::text IS NULL
-   OR strpos(lower(actor_name), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(action), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower(sqlc.narg(search))) > 0
-ORDER BY created_at DESC, id DESC
-LIMIT @lim OFFSET @off;
-
--- name: SearchAuditEventsOldestFirst :many
--- SearchAuditEventsNewestFirst in the other order.
-SELECT * FROM audit_events
-WHERE sqlc.narg(search)::text IS NULL
-   OR strpos(lower(actor_name), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(action), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower(sqlc.narg(search))) > 0
-ORDER BY created_at, id
-LIMIT @lim OFFSET @off;
-
--- name: CountAuditEventsMatching :one
-SELECT count(*) FROM audit_events
-WHERE sqlc.narg(search)::text IS NULL
-   OR strpos(lower(actor_name), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(action), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower(sqlc.narg(search))) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower(sqlc.narg(search))) > 0;

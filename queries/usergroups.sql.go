@@ -29,23 +29,6 @@ func (q *Queries) AddUserGroupMember(ctx context.Context, arg AddUserGroupMember
 	return result.RowsAffected(), nil
 }
 
-const countAuditEventsMatching = `-- name: CountAuditEventsMatching :one
-SELECT count(*) FROM audit_events
-WHERE $1::text IS NULL
-   OR strpos(lower(actor_name), lower($1)) > 0
-   OR strpos(lower(action), lower($1)) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0
-`
-
-func (q *Queries) CountAuditEventsMatching(ctx context.Context, search *string) (int64, error) {
-	row := q.db.QueryRow(ctx, countAuditEventsMatching, search)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const createUserGroup = `-- name: CreateUserGroup :one
 INSERT INTO user_groups (name, site_admin) VALUES ($1, $2) RETURNING id, name, site_admin, created_at
 `
@@ -240,105 +223,6 @@ func (q *Queries) ListUserGroups(ctx context.Context) ([]UserGroup, error) {
 			&i.ID,
 			&i.Name,
 			&i.SiteAdmin,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const searchAuditEventsNewestFirst = `-- name: SearchAuditEventsNewestFirst :many
-SELECT id, actor_id, actor_name, action, object_type, object_id, old_value, new_value, created_at FROM audit_events
-WHERE $1::text IS NULL
-   OR strpos(lower(actor_name), lower($1)) > 0
-   OR strpos(lower(action), lower($1)) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0
-ORDER BY created_at DESC, id DESC
-LIMIT $3 OFFSET $2
-`
-
-type SearchAuditEventsNewestFirstParams struct {
-	Search *string
-	Off    int32
-	Lim    int32
-}
-
-// A page of audit events whose actor, action, object ("type:id") or values
-// contain search (case-insensitively; NULL matches all).
-func (q *Queries) SearchAuditEventsNewestFirst(ctx context.Context, arg SearchAuditEventsNewestFirstParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, searchAuditEventsNewestFirst, arg.Search, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AuditEvent{}
-	for rows.Next() {
-		var i AuditEvent
-		if err := rows.Scan(
-			&i.ID,
-			&i.ActorID,
-			&i.ActorName,
-			&i.Action,
-			&i.ObjectType,
-			&i.ObjectID,
-			&i.OldValue,
-			&i.NewValue,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const searchAuditEventsOldestFirst = `-- name: SearchAuditEventsOldestFirst :many
-SELECT id, actor_id, actor_name, action, object_type, object_id, old_value, new_value, created_at FROM audit_events
-WHERE $1::text IS NULL
-   OR strpos(lower(actor_name), lower($1)) > 0
-   OR strpos(lower(action), lower($1)) > 0
-   OR strpos(lower(object_type || ':' || object_id), lower($1)) > 0
-   OR strpos(lower(coalesce(old_value::text, '')), lower($1)) > 0
-   OR strpos(lower(coalesce(new_value::text, '')), lower($1)) > 0
-ORDER BY created_at, id
-LIMIT $3 OFFSET $2
-`
-
-type SearchAuditEventsOldestFirstParams struct {
-	Search *string
-	Off    int32
-	Lim    int32
-}
-
-// SearchAuditEventsNewestFirst in the other order.
-func (q *Queries) SearchAuditEventsOldestFirst(ctx context.Context, arg SearchAuditEventsOldestFirstParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, searchAuditEventsOldestFirst, arg.Search, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AuditEvent{}
-	for rows.Next() {
-		var i AuditEvent
-		if err := rows.Scan(
-			&i.ID,
-			&i.ActorID,
-			&i.ActorName,
-			&i.Action,
-			&i.ObjectType,
-			&i.ObjectID,
-			&i.OldValue,
-			&i.NewValue,
 			&i.CreatedAt,
 		); err != nil {
 			return nil, err

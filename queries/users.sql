@@ -47,3 +47,6 @@ RETURNING *;
 
 -- name: UpdateSSOProfile :one
 UPDATE users SET name = @name, email = @email, updated_at = now() WHERE id = @id RETURNING *;
+
+-- name: SetUserAdmin :one
+UPDATE users SET is_admin = @is_admin, updated_at = now() WHERE id = @id RETURNING *;

@@ -241,6 +241,34 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 	return items, nil
 }
 
+const setUserAdmin = `-- name: SetUserAdmin :one
+UPDATE users SET is_admin = $1, updated_at = now() WHERE id = $2 RETURNING id, username, name, email, password_hash, is_admin, blocked, oidc_issuer, oidc_subject, created_at, updated_at
+`
+
+type SetUserAdminParams struct {
+	IsAdmin bool
+	ID      int64
+}
+
+func (q *Queries) SetUserAdmin(ctx context.Context, arg SetUserAdminParams) (User, error) {
+	row := q.db.QueryRow(ctx, setUserAdmin, arg.IsAdmin, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Name,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.Blocked,
+		&i.OidcIssuer,
+		&i.OidcSubject,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const setUserBlocked = `-- name: SetUserBlocked :one
 UPDATE users SET blocked = $1, updated_at = now() WHERE id = $2 RETURNING id, username, name, email, password_hash, is_admin, blocked, oidc_issuer, oidc_subject, created_at, updated_at
 `

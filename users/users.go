@@ -39,7 +39,7 @@ func New(db *pgxpool.Pool, enf *policies.Enforcer) *Service {
 }
 
 // OnCredentialsChanged registers the hook called after a user is blocked
-// or unblocked.
+// or unblocked, or gains or loses the administrator role.
 func (s *Service) OnCredentialsChanged(f func()) { s.credentialsChanged = f }
 
 func (s *Service) tx(ctx context.Context, fn func(q *queries.Queries, tx pgx.Tx) error) error {
@@ -192,6 +192,33 @@ func (s *Service) SetBlocked(ctx context.Context, p *policies.Principal, id int6
 			}
 		}
 		return audit.Record(ctx, tx, p, map[bool]string{true: "block", false: "unblock"}[blocked], "user", id, userOf(old), userOf(u))
+	})
+	if err == nil && s.credentialsChanged != nil {
+		s.credentialsChanged()
+	}
+	return userOf(u), err
+}
+
+// SetAdmin makes a user a site administrator or takes the role away (site
+// admin). Administrators cannot remove their own flag. Cached principals are
+// dropped at once; the users_notify trigger tells the other replicas.
+func (s *Service) SetAdmin(ctx context.Context, p *policies.Principal, id int64, admin bool) (User, error) {
+	if err := s.authz.CheckInstance(p, policies.AdminInstance); err != nil {
+		return User{}, err
+	}
+	if p.UserID == id && !admin {
+		return User{}, errs.Invalidf("you cannot remove your own administrator role")
+	}
+	var u queries.User
+	err := s.tx(ctx, func(q *queries.Queries, tx pgx.Tx) error {
+		old, err := q.GetUser(ctx, id)
+		if err != nil {
+			return notFound(p, err)
+		}
+		if u, err = q.SetUserAdmin(ctx, queries.SetUserAdminParams{ID: id, IsAdmin: admin}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p, map[bool]string{true: "make_admin", false: "remove_admin"}[admin], "user", id, userOf(old), userOf(u))
 	})
 	if err == nil && s.credentialsChanged != nil {
 		s.credentialsChanged()

@@ -348,7 +348,7 @@ func (t *terraregModules) writeVersionDetails(c *gin.Context, mod *modules.Modul
 		Verified:                       mod.Settings.Verified,
 		Beta:                           v.IsPrerelease,
 		Published:                      v.Published,
-		AdditionalTabFiles:             map[string]string{},
+		AdditionalTabFiles:             trmAdditionalTabFiles(m.Root),
 		CustomLinks:                    trmCustomLinks(m),
 		GraphURL:                       trmUIVersionPath(mod, v) + "/graph",
 		TerraformVersionConstraint:     trmOptional(modules.TerraformVersionConstraint(m.Root)),
@@ -521,4 +521,17 @@ func trmNestedCalls(m *metadata.Module) []trmModuleCall {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// trmAdditionalTabFiles is Terrareg's additional_tab_files: the root's
+// CHANGELOG and LICENSE, by tab name, when the upload had them.
+func trmAdditionalTabFiles(root metadata.Part) map[string]string {
+	tabs := map[string]string{}
+	if strings.TrimSpace(root.Changelog) != "" && root.ChangelogFile != "" {
+		tabs["Changelog"] = root.ChangelogFile
+	}
+	if strings.TrimSpace(root.License) != "" && root.LicenseFile != "" {
+		tabs["License"] = root.LicenseFile
+	}
+	return tabs
 }

@@ -261,24 +261,30 @@ func (t *terraregModules) variableTemplate(c *gin.Context) {
 	c.JSON(http.StatusOK, vars)
 }
 
-// trmReadmeNames are the root files served by the files endpoint: Cairn
-// keeps the root README from an upload, not its LICENSE or CHANGELOG, so
-// additional_tab_files is always empty and only the README can be asked for.
+// trmReadmeNames are the names the root README is served under.
 var trmReadmeNames = map[string]bool{"readme.md": true, "readme.markdown": true, "readme": true}
 
-// file is GET .../:version/files/*path, Terrareg's additional tab files:
-// the root README, rendered as HTML in a JSON string; anything else is 404.
+// file is GET .../:version/files/*path, Terrareg's additional tab files, as
+// HTML in a JSON string: the root README, and the CHANGELOG (rendered at
+// upload) and LICENSE (escaped, preformatted) that additional_tab_files
+// lists; anything else is 404.
 func (t *terraregModules) file(c *gin.Context) {
 	_, _, m, ok := t.docs(c, false)
 	if !ok {
 		return
 	}
 	name := strings.TrimPrefix(path.Clean("/"+c.Param("path")), "/")
-	if !trmReadmeNames[strings.ToLower(name)] || strings.TrimSpace(m.Root.Readme) == "" {
+	root := m.Root
+	switch {
+	case trmReadmeNames[strings.ToLower(name)] && strings.TrimSpace(root.Readme) != "":
+		trmStoredReadme(c, root)
+	case root.ChangelogFile != "" && name == root.ChangelogFile && root.ChangelogHTML != "":
+		c.JSON(http.StatusOK, root.ChangelogHTML)
+	case root.LicenseFile != "" && name == root.LicenseFile && root.License != "":
+		c.JSON(http.StatusOK, "<pre>"+trmHTMLText.Replace(root.License)+"</pre>")
+	default:
 		trmNotFound(c)
-		return
 	}
-	trmStoredReadme(c, m.Root)
 }
 
 // graph serves .../:version/graph/data (kind ""), .../graph/data/submodule/

@@ -46,6 +46,7 @@ type terraregImports struct {
 func (a *API) WithImports(imp Importer) *API {
 	if imp != nil {
 		a.imports = &terraregImports{imp: imp, write: a.write, wait: 100 * time.Second}
+		a.write.secrets, _ = imp.(webhookSecrets)
 	}
 	return a
 }

@@ -1,6 +1,9 @@
 package terrareg_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -192,5 +195,38 @@ func TestImportRefusesLoopbackWithoutAllowList(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(b, "https://") {
 			t.Errorf("import from %s = %d %s; want 400 https only", u, code, b)
 		}
+	}
+}
+
+// TestSettingsGenerateWebhookSecret: the first save of repository settings
+// answers the new webhook secret (once), and a GitHub delivery signed with
+// it is accepted.
+func TestSettingsGenerateWebhookSecret(t *testing.T) {
+	t.Parallel()
+	repo := gittest.Serve(t, gittest.Options{})
+	s := gitCairn(t, repo, nil)
+	must(t, s, "POST", "/v1/terrareg/namespaces", `{"name":"acme"}`, http.StatusOK)
+	must(t, s, "POST", "/v1/terrareg/modules/acme/vpc/aws/create", `{}`, http.StatusOK)
+	// Settings without a repository do not make a secret.
+	if b := must(t, s, "POST", "/v1/terrareg/modules/acme/vpc/aws/settings", `{"git_tag_format":"v{version}"}`, http.StatusOK); strings.Contains(b, "webhook_secret") {
+		t.Fatalf("settings without a repository answered %s", b)
+	}
+	settings, _ := json.Marshal(map[string]any{"repo_clone_url_template": repo.URL, "git_path": gittest.ModulePath})
+	var first struct {
+		Secret string `json:"webhook_secret"`
+	}
+	if err := json.Unmarshal([]byte(must(t, s, "POST", "/v1/terrareg/modules/acme/vpc/aws/settings", string(settings), http.StatusOK)), &first); err != nil || len(first.Secret) < 32 {
+		t.Fatalf("the first save of repository settings answered no webhook secret (%v)", err)
+	}
+	if b := must(t, s, "POST", "/v1/terrareg/modules/acme/vpc/aws/settings", string(settings), http.StatusOK); strings.Contains(b, "webhook_secret") {
+		t.Fatalf("the second save showed the webhook secret again: %s", b)
+	}
+	body := `{"action":"published","release":{"tag_name":"v1.0.0"}}`
+	m := hmac.New(sha256.New, []byte(first.Secret))
+	m.Write([]byte(body))
+	resp, b := s.Raw(t, "POST", "/v1/terrareg/modules/acme/vpc/aws/hooks/github", map[string]string{"X-GitHub-Event": "release",
+		"X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": "sha256=" + hex.EncodeToString(m.Sum(nil))}, body)
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), "job_ids") {
+		t.Fatalf("a delivery signed with the secret = %d %s; want 202", resp.StatusCode, b)
 	}
 }

@@ -1,6 +1,7 @@
 package terrareg
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -36,6 +37,15 @@ type terraregWrite struct {
 	svc    *modules.Service
 	groups *projects.Service
 	mods   *terraregModules
+	// secrets generates a module provider's webhook secret when its
+	// repository settings are first saved (nil: git imports are off).
+	secrets webhookSecrets
+}
+
+// webhookSecrets is what the settings endpoint consumes of the git
+// imports (gitimport.Service).
+type webhookSecrets interface {
+	EnsureWebhookSecret(ctx context.Context, p *policies.Principal, mod *modules.Module) (secret string, created bool, err error)
 }
 
 func (t *terraregWrite) register(r gin.IRouter, auth gin.HandlerFunc) {
@@ -303,7 +313,8 @@ func (t *terraregWrite) deleteProvider(c *gin.Context) {
 }
 
 // settings is POST .../settings (MODIFY; moving to another namespace needs
-// FULL there): {}.
+// FULL there): {}, or {"webhook_secret"} when saving repository settings
+// generated the module provider's webhook secret (shown this once).
 func (t *terraregWrite) settings(c *gin.Context) {
 	var b settingsBody
 	if !body(c, &b) {
@@ -313,11 +324,50 @@ func (t *terraregWrite) settings(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := t.svc.UpdateSettings(c.Request.Context(), middleware.Principal(c), mod, b.input()); err != nil {
+	ctx, p := c.Request.Context(), middleware.Principal(c)
+	if err := t.svc.UpdateSettings(ctx, p, mod, b.input()); err != nil {
 		writeRefusal(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{})
+	out := gin.H{}
+	if t.secrets != nil && b.repositorySettings() {
+		// The module provider as saved (it may have moved).
+		saved := mod
+		if b.moves() {
+			m, err := t.svc.FindProvider(ctx, p, policies.UpdateModule, deref(b.Namespace, c.Param("ns")),
+				deref(b.Module, c.Param("name")), deref(b.Provider, c.Param("provider")))
+			if err != nil {
+				writeRefusal(c, err)
+				return
+			}
+			saved = m
+		}
+		secret, created, err := t.secrets.EnsureWebhookSecret(ctx, p, saved)
+		if err != nil {
+			writeModuleError(c, err)
+			return
+		}
+		if created {
+			out["webhook_secret"] = secret
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// repositorySettings reports whether b sets a clone or base URL template.
+func (b settingsBody) repositorySettings() bool {
+	return (b.RepoCloneURLTemplate != nil && *b.RepoCloneURLTemplate != "") ||
+		(b.RepoBaseURLTemplate != nil && *b.RepoBaseURLTemplate != "")
+}
+
+// moves reports whether b moves the module provider.
+func (b settingsBody) moves() bool { return b.Namespace != nil || b.Module != nil || b.Provider != nil }
+
+func deref(s *string, def string) string {
+	if s == nil || *s == "" {
+		return def
+	}
+	return *s
 }
 
 // redirects is GET .../redirects: [{"id","namespace","module","provider"}].

@@ -29,6 +29,7 @@ func (u *UI) registerAdmin(r *gin.Engine) {
 	a.POST("/users", u.adminCreateUser)
 	a.GET("/users/:username", u.adminUser)
 	a.POST("/users/:username/block", u.adminBlock)
+	a.POST("/users/:username/admin", u.adminSetAdmin)
 	a.POST("/users/:username/password", u.adminPassword)
 	a.POST("/users/:username/sessions", u.adminEndSessions)
 	a.GET("/user-groups", u.adminUserGroups)
@@ -143,6 +144,24 @@ func (u *UI) adminBlock(c *gin.Context) {
 	msg := usr.Username + " was unblocked."
 	if block {
 		msg = usr.Username + " was blocked and signed out everywhere."
+	}
+	u.done(c, "/admin/users/"+url.PathEscape(usr.Username), msg)
+}
+
+// adminSetAdmin makes the user an administrator or takes the role away.
+func (u *UI) adminSetAdmin(c *gin.Context) {
+	p, usr, ok := u.adminTarget(c)
+	if !ok {
+		return
+	}
+	makeAdmin := c.PostForm("admin") == "true"
+	if _, err := u.users.SetAdmin(c.Request.Context(), p, usr.ID, makeAdmin); err != nil {
+		u.refused(c, err)
+		return
+	}
+	msg := usr.Username + " is no longer an administrator."
+	if makeAdmin {
+		msg = usr.Username + " is now an administrator."
 	}
 	u.done(c, "/admin/users/"+url.PathEscape(usr.Username), msg)
 }
@@ -301,12 +320,47 @@ func (u *UI) adminDeletePermission(c *gin.Context) {
 
 const eventsPerPage = 25
 
+// auditDate is the form's date format (an <input type="date">'s value).
+const auditDate = "2006-01-02"
+
+// adminAudit is the audit log: a free-text search, exact filters by user,
+// action and object type, and a date range (from and to, both inclusive,
+// in UTC), all in the URL so that a filtered page can be shared.
 func (u *UI) adminAudit(c *gin.Context) {
-	q := strings.TrimSpace(c.Query("q"))
+	f := admin.NewForm()
+	for _, k := range []string{"q", "actor", "action", "object_type", "since", "until"} {
+		f.Values[k] = strings.TrimSpace(c.Query(k))
+	}
 	oldest := c.Query("order") == "oldest"
 	page, off := pageArgs(c, eventsPerPage)
-	res, err := u.manage.Audit.List(c.Request.Context(), middleware.Principal(c), audit.Query{Offset: off, Limit: eventsPerPage, Search: q, OldestFirst: oldest})
+	aq := audit.Query{Offset: off, Limit: eventsPerPage, Search: f.V("q"), Actor: f.V("actor"), Action: f.V("action"),
+		ObjectType: f.V("object_type"), OldestFirst: oldest}
+	if v := f.V("since"); v != "" {
+		t, err := time.Parse(auditDate, v)
+		if err != nil {
+			f.Errors["since"] = "Enter a date as YYYY-MM-DD."
+		}
+		aq.Since = t
+	}
+	if v := f.V("until"); v != "" {
+		t, err := time.Parse(auditDate, v)
+		if err != nil {
+			f.Errors["until"] = "Enter a date as YYYY-MM-DD."
+		}
+		aq.Until = t.AddDate(0, 0, 1) // the whole day
+	}
+	fr := u.adminFrame(c, "Audit log", "audit")
+	if len(f.Errors) > 0 {
+		render(c, http.StatusUnprocessableEntity, admin.AuditPage(admin.AdminAudit{Frame: fr, Q: f.V("q"), Oldest: oldest, PageNo: page}, f))
+		return
+	}
+	res, err := u.manage.Audit.List(c.Request.Context(), middleware.Principal(c), aq)
 	if err != nil {
+		if errs.KindOf(err) == errs.Invalid && errs.FieldOf(err) == "until" {
+			f.Errors["until"] = errs.Message(err)
+			render(c, http.StatusUnprocessableEntity, admin.AuditPage(admin.AdminAudit{Frame: fr, Q: f.V("q"), Oldest: oldest, PageNo: page}, f))
+			return
+		}
 		if errs.KindOf(err) == errs.Invalid {
 			NotFound(c)
 			return
@@ -315,7 +369,7 @@ func (u *UI) adminAudit(c *gin.Context) {
 		return
 	}
 	prev, next := pageLinks(c, page, int64(off+len(res.Events)) < res.Filtered)
-	render(c, http.StatusOK, admin.AuditPage(admin.AdminAudit{Frame: u.adminFrame(c, "Audit log", "audit"), Q: q, Oldest: oldest, Page: res, Prev: prev, Next: next, PageNo: page}))
+	render(c, http.StatusOK, admin.AuditPage(admin.AdminAudit{Frame: fr, Q: f.V("q"), Oldest: oldest, Page: res, Prev: prev, Next: next, PageNo: page}, f))
 }
 
 func (u *UI) adminSystem(c *gin.Context) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairn-registry/cairn/audit"
 	"github.com/cairn-registry/cairn/errs"
+	"github.com/cairn-registry/cairn/gitimport"
 	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/projects"
@@ -34,6 +35,9 @@ type Manage struct {
 	Settings map[string]string
 	// MaxUpload bounds an archive published from the browser.
 	MaxUpload int64
+	// Imports serves the projects' Repository pages (git imports); nil
+	// hides them.
+	Imports *gitimport.Service
 }
 
 // registerManage mounts the management pages. It runs before any other

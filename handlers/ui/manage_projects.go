@@ -58,7 +58,7 @@ func (u *UI) createProject(c *gin.Context) {
 }
 
 // projectNav is the sections of a project's management.
-func projectNav(pr projects.Project, authz *policies.Authorizer, p *policies.Principal) []admin.NavItem {
+func projectNav(pr projects.Project, authz *policies.Authorizer, p *policies.Principal, repository bool) []admin.NavItem {
 	base := views.ProjectURL(pr.FullPath)
 	r := pr.Resource()
 	nav := []admin.NavItem{{ID: "overview", Label: "Overview", URL: base}, {ID: "settings", Label: "Settings", URL: base + "/-/settings"},
@@ -71,6 +71,9 @@ func projectNav(pr projects.Project, authz *policies.Authorizer, p *policies.Pri
 	}
 	if authz.Can(p, policies.CreatePackage, r) {
 		nav = append(nav, admin.NavItem{ID: "publish", Label: "Publish", URL: base + "/-/publish"})
+	}
+	if repository && authz.Can(p, policies.UpdateModule, r) {
+		nav = append(nav, admin.NavItem{ID: "repository", Label: "Repository", URL: base + "/-/repository"})
 	}
 	return nav
 }
@@ -85,7 +88,8 @@ func (u *UI) projectSection(c *gin.Context, path, section, sub string) bool {
 		section == "delete" && sub == "" && post,
 		section == "versions" && post,
 		section == "members", section == "tokens", section == "ci",
-		section == "publish" && sub == "" && (get || post):
+		section == "publish" && sub == "" && (get || post),
+		section == "repository" && u.manage.Imports != nil:
 	default:
 		return false
 	}
@@ -115,6 +119,8 @@ func (u *UI) projectSection(c *gin.Context, path, section, sub string) bool {
 		u.deployTokens(c, p, u.projectSubject(c, p, pr), sub)
 	case "ci":
 		u.ci(c, p, pr, sub)
+	case "repository":
+		u.repository(c, p, pr, sub)
 	case "publish":
 		if get {
 			u.showPublish(c, p, pr, http.StatusOK, admin.NewForm())
@@ -135,7 +141,7 @@ func (u *UI) projectFrame(c *gin.Context, p *policies.Principal, pr projects.Pro
 		crumbs = crumbsOf(u.chain(c.Request.Context(), g))
 	}
 	crumbs = append(crumbs, views.Crumb{Label: pr.Name, URL: views.ProjectURL(pr.FullPath)})
-	return admin.Frame{Chrome: u.chrome(c, title+" · "+pr.FullPath), Heading: pr.Name, Crumbs: crumbs, Nav: projectNav(pr, u.projects.Authorizer(), p), Current: current}
+	return admin.Frame{Chrome: u.chrome(c, title+" · "+pr.FullPath), Heading: pr.Name, Crumbs: crumbs, Nav: projectNav(pr, u.projects.Authorizer(), p, u.manage.Imports != nil), Current: current}
 }
 
 func (u *UI) projectSubject(c *gin.Context, p *policies.Principal, pr projects.Project) subject {

@@ -158,6 +158,10 @@ func (u *UI) modulePage(c *gin.Context, f found, kind, partPath string) {
 	if strings.TrimSpace(part.Readme) == "" {
 		page.Part.ReadmeHTML = ""
 	}
+	page.Part.ChangelogHTML = demoteHeadings(part.ChangelogHTML)
+	if strings.TrimSpace(part.Changelog) == "" {
+		page.Part.ChangelogHTML = ""
+	}
 	page.RequiredTerraform = modules.TerraformVersionConstraint(part)
 	if page.RequiredTerraform == "" {
 		page.RequiredTerraform = modules.TerraformVersionConstraint(m.Root)
@@ -190,6 +194,13 @@ func (u *UI) modulePage(c *gin.Context, f found, kind, partPath string) {
 	if kind == "" {
 		page.Tabs = append(page.Tabs, tab("submodules", "Submodules", len(m.Submodules)),
 			tab("examples", "Examples", len(m.Examples)), tab("builder", "Usage builder", -1))
+		// The root's additional files, as Terrareg's additional tabs, when present.
+		if page.Part.ChangelogHTML != "" {
+			page.Tabs = append(page.Tabs, tab("changelog", "Changelog", -1))
+		}
+		if strings.TrimSpace(page.Part.License) != "" {
+			page.Tabs = append(page.Tabs, tab("license", "License", -1))
+		}
 	}
 	page.Tab = c.Query("tab")
 	if !hasTab(page.Tabs, page.Tab) {

@@ -15,21 +15,23 @@ import (
 	"github.com/cairn-registry/cairn/handlers/middleware"
 	"github.com/cairn-registry/cairn/modules"
 	"github.com/cairn-registry/cairn/projects"
+	"github.com/cairn-registry/cairn/providers"
 	"github.com/cairn-registry/cairn/tokens"
 	"github.com/cairn-registry/cairn/users"
 )
 
 // UI is the pages surface.
 type UI struct {
-	site     middleware.Site
-	sessions *scs.SessionManager
-	users    *users.Service
-	tokens   *tokens.Service
-	identity config.Identity
-	sso      *ssoClient
-	throttle *loginThrottle
-	modules  *modules.Service
-	projects *projects.Service
+	site      middleware.Site
+	sessions  *scs.SessionManager
+	users     *users.Service
+	tokens    *tokens.Service
+	identity  config.Identity
+	sso       *ssoClient
+	throttle  *loginThrottle
+	modules   *modules.Service
+	projects  *projects.Service
+	providers *providers.Service
 	// highlight renders example files (chroma), shared by requests.
 	highlight *highlighter
 	// docs keeps recently shown versions' documentation decoded.
@@ -49,6 +51,8 @@ type Deps struct {
 	// Modules and Projects are what the pages read, always as the viewer.
 	Modules  *modules.Service
 	Projects *projects.Service
+	// Providers is the provider registry (provider pages, GPG keys).
+	Providers *providers.Service
 	// Manage is what the management pages need (manage.go).
 	Manage Manage
 }
@@ -56,7 +60,7 @@ type Deps struct {
 // New returns the pages surface.
 func New(d Deps) *UI {
 	u := &UI{site: d.Site, sessions: d.Sessions, users: d.Users, tokens: d.Tokens, identity: d.Identity, throttle: newLoginThrottle(),
-		modules: d.Modules, projects: d.Projects, highlight: newHighlighter(), docs: newDocsCache(), manage: d.Manage}
+		modules: d.Modules, projects: d.Projects, highlight: newHighlighter(), docs: newDocsCache(), manage: d.Manage, providers: d.Providers}
 	if d.SSO != nil {
 		u.sso = &ssoClient{SSO: d.SSO}
 	}
@@ -67,7 +71,8 @@ func New(d Deps) *UI {
 // net/http level (see Wrap); identify and the CSRF check run here.
 func (u *UI) Register(r *gin.Engine) {
 	r.Use(securityHeaders, u.identify, u.checkCSRF)
-	u.registerManage(r) // first: its middleware serves the /-/ pages below groups and projects
+	u.registerProviders(r) // before registerManage: its middleware serves the GPG keys of /groups/<path>/-/settings
+	u.registerManage(r)    // first: its middleware serves the /-/ pages below groups and projects
 	r.GET("/", u.index)
 	r.GET("/modules", u.search)
 	r.GET("/modules/search", u.search)

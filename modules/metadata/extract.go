@@ -23,6 +23,13 @@ var exampleExtensions = []string{".tf", ".tfvars", ".tf.json", ".md", ".sh", ".j
 // readmeNames are matched case-insensitively, most preferred first.
 var readmeNames = []string{"readme.md", "readme.markdown", "readme"}
 
+// changelogNames and licenseNames are the root's additional files, matched case-insensitively,
+// most preferred first.
+var (
+	changelogNames = []string{"changelog.md", "changelog"}
+	licenseNames   = []string{"license", "license.md", "license.txt"}
+)
+
 // terraregNames are looked for at the archive root, most preferred first.
 var terraregNames = []string{"terrareg.json", ".terrareg.json"}
 
@@ -30,7 +37,7 @@ var terraregNames = []string{"terrareg.json", ".terrareg.json"}
 //
 // fsys holds the unpacked archive with the module at its root. Extract only reads: the root,
 // every modules/<name> and examples/<name> directory that holds Terraform files or a README,
-// those directories' READMEs, example files, and terrareg.json. Invalid configuration never
+// those directories' READMEs, example files, terrareg.json, and the root's CHANGELOG and LICENSE. Invalid configuration never
 // fails: problems become Diagnostics on the Part concerned and whatever parsed is kept. Files
 // beyond lim are skipped and Module.Truncated is set. The error is reserved for a filesystem
 // that cannot be listed.
@@ -58,12 +65,14 @@ type extractor struct {
 // plan is what one Part needs read, gathered before anything is read so that the root is
 // served first when the budget runs short.
 type plan struct {
-	dir      string   // "." for the root
-	tf       []string // Terraform files, slash paths from the archive root
-	readme   string   // "" when there is none
-	extra    []string // example files (examples only)
-	terrareg string   // root only
-	diags    []Diagnostic
+	dir       string   // "." for the root
+	tf        []string // Terraform files, slash paths from the archive root
+	readme    string   // "" when there is none
+	extra     []string // example files (examples only)
+	terrareg  string   // root only
+	changelog string   // root only, "" when there is none
+	license   string   // root only, "" when there is none
+	diags     []Diagnostic
 }
 
 func (x *extractor) run() (*Module, error) {
@@ -172,7 +181,7 @@ func (x *extractor) planDir(dir string, example bool) (*plan, error) {
 		return nil, fmt.Errorf("metadata: list %s: %w", dir, err)
 	}
 	p := &plan{dir: dir}
-	readmeRank := len(readmeNames)
+	readmeRank, changelogRank, licenseRank := len(readmeNames), len(changelogNames), len(licenseNames)
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
@@ -186,6 +195,19 @@ func (x *extractor) planDir(dir string, example bool) (*plan, error) {
 		for rank, candidate := range readmeNames {
 			if lower == candidate && rank < readmeRank {
 				p.readme, readmeRank = full, rank
+			}
+		}
+		if dir != "." {
+			continue
+		}
+		for rank, candidate := range changelogNames {
+			if lower == candidate && rank < changelogRank {
+				p.changelog, changelogRank = full, rank
+			}
+		}
+		for rank, candidate := range licenseNames {
+			if lower == candidate && rank < licenseRank {
+				p.license, licenseRank = full, rank
 			}
 		}
 	}
@@ -225,6 +247,11 @@ func (x *extractor) prefetch(p *plan) {
 	}
 	for _, name := range p.tf {
 		x.read(p, name)
+	}
+	for _, name := range []string{p.changelog, p.license} {
+		if name != "" {
+			x.read(p, name)
+		}
 	}
 	for _, name := range p.extra {
 		x.read(p, name)
@@ -303,6 +330,12 @@ func (x *extractor) part(p *plan) Part {
 	}
 	if b, ok := x.cache[p.readme]; ok && p.readme != "" {
 		out.Readme = readmeText(b)
+	}
+	if b, ok := x.cache[p.changelog]; ok && p.changelog != "" && strings.TrimSpace(string(b)) != "" {
+		out.Changelog, out.ChangelogFile = readmeText(b), p.changelog
+	}
+	if b, ok := x.cache[p.license]; ok && p.license != "" && strings.TrimSpace(string(b)) != "" {
+		out.License, out.LicenseFile = readmeText(b), p.license
 	}
 	files := make(map[string][]byte, len(p.tf))
 	for _, name := range p.tf {

@@ -1,5 +1,6 @@
 // Package metadata describes what one uploaded module version contains: its root module,
-// submodules, examples, inputs, outputs, providers, resources and READMEs.
+// submodules, examples, inputs, outputs, providers, resources, READMEs, and the root's CHANGELOG
+// and LICENSE.
 //
 // The description is extracted once, when the version is uploaded, stored as JSON beside the
 // version and served from there; nothing re-reads the archive to answer a details request. The
@@ -36,6 +37,16 @@ type Part struct {
 	// ReadmeHTML is Readme rendered and sanitised (modules/markdown), filled by the modules
 	// package at upload, not by Extract; see Module.ReadmeHTMLVersion.
 	ReadmeHTML string `json:"readme_html,omitempty"`
+	// Changelog is the raw Markdown of the root's CHANGELOG (root only), "" when there is none;
+	// ChangelogFile is its name in the archive ("CHANGELOG.md"). ChangelogHTML is Changelog
+	// rendered and sanitised like ReadmeHTML, filled by the modules package at upload.
+	Changelog     string `json:"changelog,omitempty"`
+	ChangelogFile string `json:"changelog_file,omitempty"`
+	ChangelogHTML string `json:"changelog_html,omitempty"`
+	// License is the plain text of the root's LICENSE (root only), "" when there is none;
+	// LicenseFile is its name in the archive ("LICENSE", "LICENSE.md", "LICENSE.txt").
+	License     string `json:"license,omitempty"`
+	LicenseFile string `json:"license_file,omitempty"`
 	// Empty is true when the directory holds no Terraform (.tf or .tf.json) files.
 	Empty bool `json:"empty"`
 	// Inputs are the declared variables, sorted by name.
