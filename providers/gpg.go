@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +29,19 @@ type Key struct {
 	ASCIIArmor  string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	armorJSON []byte // ASCIIArmor as a JSON string, once encoded
+}
+
+// ArmorJSON is ASCIIArmor encoded as a JSON string (as encoding/json
+// writes it); encoded once for keys served from the lookup cache. The
+// caller must not modify it.
+func (k Key) ArmorJSON() []byte {
+	if k.armorJSON != nil {
+		return k.armorJSON
+	}
+	b, _ := json.Marshal(k.ASCIIArmor)
+	return b
 }
 
 // ParseKey reads one armoured public key and returns its key id.
@@ -112,6 +126,7 @@ func (s *Service) keyIn(ctx context.Context, namespaceID int64, keyID string) (K
 		return Key{}, err
 	}
 	k := keyOf(r.ID, r.NamespaceID, r.NamespacePath, r.KeyID, r.AsciiArmor, r.CreatedAt, r.UpdatedAt)
+	k.armorJSON = k.ArmorJSON()
 	s.keys.Put(gen, ck, k, now, time.Time{})
 	return k, nil
 }

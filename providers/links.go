@@ -37,10 +37,40 @@ const (
 
 // FileURL is the signed, short-lived URL of a stored provider file for p.
 func (s *Service) FileURL(p *policies.Principal, blobKey, filename string) string {
-	tok := s.signer.Sign(blobKey, p.Name(), tokens.DownloadTTL)
-	return fmt.Sprintf("%s%s/%s/%s?token=%s", s.publicURL, FilesPath, url.PathEscape(strings.TrimPrefix(blobKey, BlobPrefix)),
-		url.PathEscape(filename), url.QueryEscape(tok))
+	return string(s.AppendFileURL(make([]byte, 0, 256), p, blobKey, filename))
 }
+
+// AppendFileURL appends FileURL(p, blobKey, filename) to dst.
+func (s *Service) AppendFileURL(dst []byte, p *policies.Principal, blobKey, filename string) []byte {
+	dst = append(dst, s.publicURL...)
+	dst = append(dst, FilesPath...)
+	dst = append(dst, '/')
+	dst = appendPathSegment(dst, strings.TrimPrefix(blobKey, BlobPrefix))
+	dst = append(dst, '/')
+	dst = appendPathSegment(dst, filename)
+	dst = append(dst, "?token="...)
+	// A token is [0-9A-Za-z._-]: nothing a query escapes.
+	return s.signer.AppendSign(dst, blobKey, p.Name(), tokens.DownloadTTL)
+}
+
+// appendPathSegment appends url.PathEscape(seg) to dst, without the
+// allocation when seg needs no escaping.
+func appendPathSegment(dst []byte, seg string) []byte {
+	for i := 0; i < len(seg); i++ {
+		if !unreservedByte[seg[i]] {
+			return append(dst, url.PathEscape(seg)...)
+		}
+	}
+	return append(dst, seg...)
+}
+
+// unreservedByte: the characters no URL escaping touches (RFC 3986).
+var unreservedByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 // File opens the stored file a signed URL names; a bad, expired or
 // misplaced token and an unknown file are the same refusal (forbidden).

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -83,6 +85,8 @@ type DownloadSigner struct {
 	keys       []SigningKey // ascending ID
 	lastReload time.Time
 	reloadMu   sync.Mutex // one reload at a time
+
+	macs macPool // HMACs of the signing key, reused
 }
 
 // NewDownloadSigner signs and verifies with one fixed key (id 0, the key
@@ -166,13 +170,29 @@ func TokenKeyID(token string) (int64, bool) {
 // Sign returns a token for blobKey issued to principal, valid for ttl,
 // signed with the newest key: <key id>.<expiry>.<principal>.<mac>.
 func (s *DownloadSigner) Sign(blobKey, principal string, ttl time.Duration) string {
+	return string(s.AppendSign(make([]byte, 0, 128), blobKey, principal, ttl))
+}
+
+// AppendSign appends the token Sign would return to dst.
+func (s *DownloadSigner) AppendSign(dst []byte, blobKey, principal string, ttl time.Duration) []byte {
 	s.mu.RLock()
 	key := s.keys[len(s.keys)-1]
 	s.mu.RUnlock()
 	var exp [8]byte
 	binary.BigEndian.PutUint64(exp[:], uint64(s.now().Add(ttl).Unix()))
-	payload := strconv.FormatInt(key.ID, 10) + "." + base64.RawURLEncoding.EncodeToString(exp[:]) + "." + base64.RawURLEncoding.EncodeToString([]byte(principal))
-	return payload + "." + mac(key.Secret, blobKey, payload)
+	start := len(dst)
+	dst = strconv.AppendInt(dst, key.ID, 10)
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, exp[:])
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, []byte(principal))
+	m := s.macs.get(key.Secret)
+	macWrite(m, blobKey, dst[start:])
+	var sum [sha256.Size]byte
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, m.Sum(sum[:0]))
+	s.macs.put(m)
+	return dst
 }
 
 // Verify checks a token for blobKey and returns the principal it names.
@@ -262,12 +282,37 @@ func (s *DownloadSigner) lookup(id int64) (secret []byte, known, retired bool) {
 
 func mac(key []byte, blobKey, payload string) string {
 	m := hmac.New(sha256.New, key)
+	macWrite(m, blobKey, []byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func macWrite(m hash.Hash, blobKey string, payload []byte) {
 	m.Write([]byte("cairn-download-v1\x00"))
 	m.Write([]byte(blobKey))
 	m.Write([]byte{0})
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write(payload)
 }
+
+// macPool keeps keyed HMACs for reuse: hmac.New costs a key schedule (two
+// hash blocks) and several allocations, Reset on a used one restores the
+// saved pads.
+type macPool struct{ p sync.Pool }
+
+type pooledMAC struct {
+	hash.Hash
+	secret []byte // a copy of the key it was made with
+}
+
+func (mp *macPool) get(secret []byte) *pooledMAC {
+	if m, ok := mp.p.Get().(*pooledMAC); ok && bytes.Equal(m.secret, secret) {
+		m.Reset()
+		return m
+	}
+	// One keyed with an older key is dropped.
+	return &pooledMAC{Hash: hmac.New(sha256.New, secret), secret: slices.Clone(secret)}
+}
+
+func (mp *macPool) put(m *pooledMAC) { mp.p.Put(m) }
 
 // OpenDownloadSigner is the signer every replica uses: its keys live in the
 // database (download_signing_keys), shared by all replicas; a first key is

@@ -164,3 +164,36 @@ func TestDownloadSignerRotation(t *testing.T) {
 		t.Fatalf("relabelled token accepted: %v", err)
 	}
 }
+
+// AppendSign appends exactly Sign's token, with the reused HMAC, and a
+// rotated key is picked up at once.
+func TestAppendSignMatchesSign(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	keys := []SigningKey{{ID: 1, Secret: []byte("first-key-0123456789abcdef012345")}}
+	s, err := NewKeyedDownloadSigner(context.Background(), func(context.Context) ([]SigningKey, error) { return slices.Clone(keys), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return now }
+	for round := range 2 {
+		for i := range 3 {
+			blob := fmt.Sprintf("providers/%d", i)
+			tok := s.Sign(blob, "alice", time.Minute)
+			want := tok[:strings.LastIndexByte(tok, '.')+1] + mac(keys[len(keys)-1].Secret, blob, tok[:strings.LastIndexByte(tok, '.')])
+			got := s.AppendSign([]byte("prefix?token="), blob, "alice", time.Minute)
+			if string(got) != "prefix?token="+want || tok != want {
+				t.Fatalf("round %d: AppendSign = %q, Sign = %q, want %q", round, got, tok, want)
+			}
+			if id, _ := TokenKeyID(tok); id != keys[len(keys)-1].ID {
+				t.Fatalf("round %d: signed with key %d", round, id)
+			}
+			if who, err := s.Verify(blob, tok); err != nil || who != "alice" {
+				t.Fatalf("Verify = %q, %v", who, err)
+			}
+		}
+		keys = append(keys, SigningKey{ID: 2, Secret: []byte("second-key-0123456789abcdef01234"), Created: now})
+		if err := s.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

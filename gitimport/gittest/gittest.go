@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-registry/cairn/internal/testenv"
+
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -79,14 +81,12 @@ func (r *Repo) held() chan struct{} {
 // Serve creates the repository and serves it until the test ends.
 func Serve(t testing.TB, o Options) *Repo {
 	t.Helper()
+	testenv.SkipShort(t, "git")
 	gitExec, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Skipf("git is not installed (git http-backend serves the test repository): %v", err)
-	}
+	testenv.Require(t, err, "git (git http-backend serves the test repository)")
 	backend := filepath.Join(strings.TrimSpace(string(gitExec)), "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		t.Skipf("git http-backend is missing: %v", err)
-	}
+	_, err = os.Stat(backend)
+	testenv.Require(t, err, "git http-backend")
 	root := t.TempDir()
 	commits := makeRepo(t, filepath.Join(root, "modules.git"))
 

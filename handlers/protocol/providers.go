@@ -1,9 +1,12 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -11,6 +14,7 @@ import (
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/providers"
 )
 
@@ -101,18 +105,123 @@ func (a *API) providerDownload(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	resp := downloadResponse{Protocols: v.Protocols, OS: pl.OS, Arch: pl.Arch, Filename: pl.Filename, Shasum: pl.Sha256}
-	resp.SigningKeys.GPGPublicKeys = []gpgPublicKey{}
-	if found {
-		resp.SigningKeys.GPGPublicKeys = append(resp.SigningKeys.GPGPublicKeys, gpgPublicKey{KeyID: key.KeyID, ASCIIArmor: key.ASCIIArmor})
-	}
+	// Written by hand, as encoding/json would write downloadResponse: the
+	// armoured key is encoded once per cached key, the signed URLs are
+	// appended in place.
 	p := middleware.Principal(c)
+	bp := downloadBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	if n := len(key.ArmorJSON()) + 1024; cap(b) < n {
+		b = make([]byte, 0, n)
+	}
 	prefix := "terraform-provider-" + pr.Name + "_" + v.Version
-	resp.DownloadURL = a.providers.FileURL(p, *pl.BlobKey, pl.Filename)
-	resp.ShasumsURL = a.providers.FileURL(p, *v.ShasumsBlobKey, prefix+"_SHA256SUMS")
-	resp.ShasumsSignatureURL = a.providers.FileURL(p, *v.ShasumsSigBlobKey, prefix+"_SHA256SUMS.sig")
-	c.JSON(http.StatusOK, &resp)
+	b = appendDownload(b, v.Protocols, pl.OS, pl.Arch, pl.Filename, pl.Sha256, func(b []byte, i int) []byte {
+		switch i {
+		case 0:
+			return a.appendFileURL(b, p, *pl.BlobKey, pl.Filename)
+		case 1:
+			return a.appendFileURL(b, p, *v.ShasumsBlobKey, prefix+"_SHA256SUMS")
+		}
+		return a.appendFileURL(b, p, *v.ShasumsSigBlobKey, prefix+"_SHA256SUMS.sig")
+	}, key, found)
+	h := c.Writer.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	c.Writer.WriteHeader(http.StatusOK)
+	c.Writer.Write(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		downloadBufs.Put(bp)
+	}
 }
+
+var (
+	downloadBufs    = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	jsonContentType = []string{"application/json; charset=utf-8"}
+)
+
+// appendDownload appends the download response (downloadResponse as
+// encoding/json writes it); url(b, i) appends the i-th URL (the zip,
+// SHA256SUMS, its signature) as a JSON string.
+func appendDownload(b []byte, protocols []string, os, arch, filename, shasum string, url func(b []byte, i int) []byte, key providers.Key, found bool) []byte {
+	b = append(b, `{"protocols":`...)
+	if protocols == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, proto := range protocols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, proto)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"os":`...)
+	b = appendJSONString(b, os)
+	b = append(b, `,"arch":`...)
+	b = appendJSONString(b, arch)
+	b = append(b, `,"filename":`...)
+	b = appendJSONString(b, filename)
+	b = append(b, `,"download_url":`...)
+	b = url(b, 0)
+	b = append(b, `,"shasums_url":`...)
+	b = url(b, 1)
+	b = append(b, `,"shasums_signature_url":`...)
+	b = url(b, 2)
+	b = append(b, `,"shasum":`...)
+	b = appendJSONString(b, shasum)
+	b = append(b, `,"signing_keys":{"gpg_public_keys":[`...)
+	if found {
+		b = append(b, `{"key_id":`...)
+		b = appendJSONString(b, key.KeyID)
+		b = append(b, `,"ascii_armor":`...)
+		b = append(b, key.ArmorJSON()...)
+		b = append(b, `,"trust_signature":"","source":"","source_url":null}`...)
+	}
+	return append(b, "]}}"...)
+}
+
+// appendFileURL appends a signed file URL as a JSON string.
+func (a *API) appendFileURL(b []byte, p *policies.Principal, blobKey, filename string) []byte {
+	b = append(b, '"')
+	start := len(b)
+	b = a.providers.AppendFileURL(b, p, blobKey, filename)
+	if !jsonSafe(b[start:]) {
+		u := string(b[start:])
+		return appendJSONString(b[:start-1], u)
+	}
+	return append(b, '"')
+}
+
+// appendJSONString appends s as encoding/json encodes it (HTML-escaped).
+func appendJSONString(b []byte, s string) []byte {
+	if jsonSafe(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	enc, _ := json.Marshal(s)
+	return append(b, enc...)
+}
+
+// jsonSafe reports whether s is printable ASCII that encoding/json writes
+// as is between quotes.
+func jsonSafe[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if !jsonSafeByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var jsonSafeByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 type gpgPublicKey struct {
 	KeyID          string  `json:"key_id"`

@@ -100,9 +100,8 @@ func curlUpload(t *testing.T, base, header, archive, version string) string {
 // TestManageStory is the whole story, clicked through in Chromium.
 func TestManageStory(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
-	}
+	_, err := exec.LookPath("curl")
+	testenv.Require(t, err, "curl")
 	sso := testenv.NewSSO(t, clientID, clientSecret)
 	sso.AddUser(testenv.SSOUser{Subject: "sub-erin", Username: "erin", Name: "Erin Platform", Email: "erin@example.com", Groups: []string{"platform"}})
 	db := testenv.DatabaseURL(t)
