@@ -218,6 +218,18 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
+type ProviderDoc struct {
+	ID          int64
+	VersionID   int64
+	Category    string
+	Slug        string
+	Title       string
+	Subcategory *string
+	Path        string
+	Content     string
+	CreatedAt   time.Time
+}
+
 type ProviderPlatform struct {
 	ID        int64
 	VersionID int64

@@ -156,3 +156,28 @@ WHERE NOT EXISTS (SELECT 1 FROM provider_versions v WHERE v.shasums_blob_key = k
 
 -- name: GetRegistryModuleByID :one
 SELECT * FROM tfe_registry_modules WHERE id = @id;
+
+-- name: DeleteProviderDocs :exec
+DELETE FROM provider_docs WHERE version_id = @version_id;
+
+-- name: CreateProviderDoc :exec
+INSERT INTO provider_docs (version_id, category, slug, title, subcategory, path, content)
+VALUES (@version_id, @category, @slug, @title, sqlc.narg(subcategory), @path, @content);
+
+-- name: ListProviderDocs :many
+-- A version's docs without their content, in category then slug order.
+SELECT id, version_id, category, slug, title, subcategory, path
+FROM provider_docs WHERE version_id = @version_id
+ORDER BY array_position(ARRAY['overview', 'guides', 'resources', 'data-sources', 'functions'], category), slug;
+
+-- name: GetProviderDoc :one
+SELECT * FROM provider_docs WHERE id = @id;
+
+-- name: ProviderVersionOwner :one
+-- The provider (namespace path and name) a version belongs to, so that
+-- reads by id go through the same visibility check as reads by name.
+SELECT ns.full_path AS namespace_path, tp.name AS provider_name, v.version
+FROM provider_versions v
+JOIN terraform_providers tp ON tp.id = v.provider_id
+JOIN groups ns ON ns.id = tp.namespace_id
+WHERE v.id = @id;

@@ -127,6 +127,34 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 	return i, err
 }
 
+const createProviderDoc = `-- name: CreateProviderDoc :exec
+INSERT INTO provider_docs (version_id, category, slug, title, subcategory, path, content)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+`
+
+type CreateProviderDocParams struct {
+	VersionID   int64
+	Category    string
+	Slug        string
+	Title       string
+	Subcategory *string
+	Path        string
+	Content     string
+}
+
+func (q *Queries) CreateProviderDoc(ctx context.Context, arg CreateProviderDocParams) error {
+	_, err := q.db.Exec(ctx, createProviderDoc,
+		arg.VersionID,
+		arg.Category,
+		arg.Slug,
+		arg.Title,
+		arg.Subcategory,
+		arg.Path,
+		arg.Content,
+	)
+	return err
+}
+
 const createProviderVersion = `-- name: CreateProviderVersion :one
 INSERT INTO provider_versions (provider_id, version, key_id, protocols, published_by)
 VALUES ($1, $2, $3, $4, $5)
@@ -237,6 +265,15 @@ DELETE FROM terraform_providers WHERE id = $1
 
 func (q *Queries) DeleteProvider(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, deleteProvider, id)
+	return err
+}
+
+const deleteProviderDocs = `-- name: DeleteProviderDocs :exec
+DELETE FROM provider_docs WHERE version_id = $1
+`
+
+func (q *Queries) DeleteProviderDocs(ctx context.Context, versionID int64) error {
+	_, err := q.db.Exec(ctx, deleteProviderDocs, versionID)
 	return err
 }
 
@@ -385,6 +422,27 @@ func (q *Queries) GetProviderByName(ctx context.Context, arg GetProviderByNamePa
 	return i, err
 }
 
+const getProviderDoc = `-- name: GetProviderDoc :one
+SELECT id, version_id, category, slug, title, subcategory, path, content, created_at FROM provider_docs WHERE id = $1
+`
+
+func (q *Queries) GetProviderDoc(ctx context.Context, id int64) (ProviderDoc, error) {
+	row := q.db.QueryRow(ctx, getProviderDoc, id)
+	var i ProviderDoc
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.Category,
+		&i.Slug,
+		&i.Title,
+		&i.Subcategory,
+		&i.Path,
+		&i.Content,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getProviderVersionByID = `-- name: GetProviderVersionByID :one
 SELECT id, provider_id, version, key_id, protocols, shasums, shasums_blob_key, shasums_sig_blob_key, published_by, created_at, updated_at FROM provider_versions WHERE id = $1
 `
@@ -529,6 +587,51 @@ func (q *Queries) ListGPGKeys(ctx context.Context, namespaceIds []int64) ([]List
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.NamespacePath,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listProviderDocs = `-- name: ListProviderDocs :many
+SELECT id, version_id, category, slug, title, subcategory, path
+FROM provider_docs WHERE version_id = $1
+ORDER BY array_position(ARRAY['overview', 'guides', 'resources', 'data-sources', 'functions'], category), slug
+`
+
+type ListProviderDocsRow struct {
+	ID          int64
+	VersionID   int64
+	Category    string
+	Slug        string
+	Title       string
+	Subcategory *string
+	Path        string
+}
+
+// A version's docs without their content, in category then slug order.
+func (q *Queries) ListProviderDocs(ctx context.Context, versionID int64) ([]ListProviderDocsRow, error) {
+	rows, err := q.db.Query(ctx, listProviderDocs, versionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListProviderDocsRow{}
+	for rows.Next() {
+		var i ListProviderDocsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.VersionID,
+			&i.Category,
+			&i.Slug,
+			&i.Title,
+			&i.Subcategory,
+			&i.Path,
 		); err != nil {
 			return nil, err
 		}
@@ -744,6 +847,29 @@ func (q *Queries) ProviderBlobKeys(ctx context.Context, providerID int64) ([]str
 	var keys []string
 	err := row.Scan(&keys)
 	return keys, err
+}
+
+const providerVersionOwner = `-- name: ProviderVersionOwner :one
+SELECT ns.full_path AS namespace_path, tp.name AS provider_name, v.version
+FROM provider_versions v
+JOIN terraform_providers tp ON tp.id = v.provider_id
+JOIN groups ns ON ns.id = tp.namespace_id
+WHERE v.id = $1
+`
+
+type ProviderVersionOwnerRow struct {
+	NamespacePath string
+	ProviderName  string
+	Version       string
+}
+
+// The provider (namespace path and name) a version belongs to, so that
+// reads by id go through the same visibility check as reads by name.
+func (q *Queries) ProviderVersionOwner(ctx context.Context, id int64) (ProviderVersionOwnerRow, error) {
+	row := q.db.QueryRow(ctx, providerVersionOwner, id)
+	var i ProviderVersionOwnerRow
+	err := row.Scan(&i.NamespacePath, &i.ProviderName, &i.Version)
+	return i, err
 }
 
 const setModuleUploadStatus = `-- name: SetModuleUploadStatus :exec

@@ -15,7 +15,8 @@ import (
 // Terrareg's provider reads, from the same data as providers.v1 and the
 // TFE API (providers.v1's versions and download routes are served by
 // handlers/protocol at the same paths): lists, search, details, GPG keys.
-// Releases carry no docs yet, so provider docs are empty lists.
+// Provider docs are those uploaded with a release (cairn publish provider
+// uploads its docs/ tree); a release without docs answers empty lists.
 
 type terraregProviders struct {
 	svc *providers.Service
@@ -45,7 +46,8 @@ func (t *terraregProviders) register(r gin.IRouter, auth gin.HandlerFunc) {
 	g.GET("/v2/providers/:ns/:name", t.detailsV2)
 	g.GET("/v1/terrareg/providers/:ns/:name/integrations", t.integrations)
 	g.GET("/v1/terrareg/providers/search/filters", t.filters)
-	g.GET("/v2/provider-docs", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"data": []any{}}) })
+	g.GET("/v2/provider-docs", t.docs)
+	g.GET("/v2/provider-docs/:id", t.doc)
 	g.GET("/v2/gpg-keys", t.keys)
 	g.POST("/v2/gpg-keys", t.createKey)
 	g.GET("/v2/gpg-keys/:ns/:key", t.key)
@@ -233,4 +235,75 @@ func (t *terraregProviders) deleteKey(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+func providerDocJSON(d providers.Doc, withContent bool) gin.H {
+	id := strconv.FormatInt(d.ID, 10)
+	var sub any
+	if d.Subcategory != "" {
+		sub = d.Subcategory
+	}
+	attrs := gin.H{"category": d.Category, "embedded-schema": false, "language": "hcl", "path": d.Path, "slug": d.Slug,
+		"subcategory": sub, "title": d.Title, "truncated": false}
+	if withContent {
+		attrs["content"] = d.Content
+	}
+	return gin.H{"type": "provider-docs", "id": id, "attributes": attrs, "links": gin.H{"self": "/v2/provider-docs/" + id}}
+}
+
+// docs is /v2/provider-docs: filter[provider-version] (required),
+// filter[category], filter[slug], filter[language] (hcl), page[size],
+// page[number]. Unknown, hidden or unmatched filters answer an empty list.
+func (t *terraregProviders) docs(c *gin.Context) {
+	data := []gin.H{}
+	versionID, err := strconv.ParseInt(c.Query("filter[provider-version]"), 10, 64)
+	lang := c.Query("filter[language]")
+	if err != nil || lang != "" && lang != "hcl" {
+		c.JSON(http.StatusOK, gin.H{"data": data})
+		return
+	}
+	list, err := t.svc.Docs(c.Request.Context(), middleware.Principal(c), versionID)
+	if errs.Is(err, errs.NotFound) {
+		c.JSON(http.StatusOK, gin.H{"data": data})
+		return
+	} else if err != nil {
+		writeError(c, err)
+		return
+	}
+	category, slug := c.Query("filter[category]"), c.Query("filter[slug]")
+	var kept []providers.Doc
+	for _, d := range list {
+		if (category == "" || d.Category == category) && (slug == "" || d.Slug == slug) {
+			kept = append(kept, d)
+		}
+	}
+	size, err := strconv.Atoi(c.DefaultQuery("page[size]", "100"))
+	if err != nil || size <= 0 || size > 100 {
+		size = 100
+	}
+	page, err := strconv.Atoi(c.DefaultQuery("page[number]", "1"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, len(kept)+1)
+	start := min(len(kept), (page-1)*size)
+	for _, d := range kept[start:min(len(kept), start+size)] {
+		data = append(data, providerDocJSON(d, false))
+	}
+	c.JSON(http.StatusOK, gin.H{"data": data})
+}
+
+// doc is /v2/provider-docs/:id with the page's content.
+func (t *terraregProviders) doc(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		writeError(c, errs.ErrNotFound)
+		return
+	}
+	_, _, d, err := t.svc.Doc(c.Request.Context(), middleware.Principal(c), id)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": providerDocJSON(d, true)})
 }

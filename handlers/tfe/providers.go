@@ -1,6 +1,7 @@
 package tfe
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -29,6 +30,7 @@ func (a *API) registerProviders(v2 gin.IRouter) {
 	p.POST("/versions/:version/platforms", a.createPlatform)
 	p.GET("/versions/:version/platforms/:os/:arch", a.readPlatform)
 	p.DELETE("/versions/:version/platforms/:os/:arch", a.deletePlatform)
+	p.PUT("/versions/:version/docs", a.uploadProviderDocs)
 }
 
 // private refuses registries other than "private" (public providers are
@@ -294,4 +296,21 @@ func (a *API) deletePlatform(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// uploadProviderDocs replaces a version's docs with the tar.gz of its docs/
+// tree in the body (tfplugindocs layout; Cairn's own extension, used by
+// cairn publish provider).
+func (a *API) uploadProviderDocs(c *gin.Context) {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, providers.MaxDocsBytes+1<<20)
+	n, err := a.providers.UploadDocs(c.Request.Context(), middleware.Principal(c), c.Param("ns"), c.Param("name"), c.Param("version"), body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		err = errs.Field(errs.TooLarge, "docs", "the docs archive is larger than %d bytes", tooLarge.Limit)
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	write(c, http.StatusOK, gin.H{"meta": gin.H{"docs": n}})
 }

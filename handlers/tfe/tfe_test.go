@@ -9,6 +9,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -448,5 +451,199 @@ func TestPublishProviderWithJobToken(t *testing.T) {
 	resp, body = s.srv.Raw(t, "GET", "/v1/providers/acme/dummy/versions", map[string]string{"Authorization": "Bearer " + s.readerTok}, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"2.0.0"`) || !strings.Contains(string(body), `"arm64"`) {
 		t.Fatalf("versions = %d %s", resp.StatusCode, body)
+	}
+}
+
+// docsTarGz is a tar.gz of files (name → content) for a docs upload.
+func docsTarGz(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestPublishProviderDocs: `cairn publish provider` uploads the release's
+// docs/ tree (tfplugindocs layout), served at /v2/provider-docs (list,
+// filters, one) to readers and to nobody else; bad docs uploads (a path
+// leaving docs/, a file other than .md, over the limits) are refused with
+// 422 or 413 and a clear message and change nothing, and only uploaders may upload.
+func TestPublishProviderDocs(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	ctx := context.Background()
+	if _, err := s.admin.GPGKeys.Create(ctx, tfe.PrivateRegistry, tfe.GPGKeyCreateOptions{Namespace: "acme", AsciiArmor: s.key.Armor}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	providertest.Build(t, s.key, "dummy", "1.0.0", 0, "linux_amd64").WriteDir(t, dir)
+	c := &publish.Client{URL: s.srv.URL, Token: s.srv.AdminToken}
+	if err := c.ProviderRelease(ctx, "acme", dir); err != nil { // no docs/ yet
+		t.Fatal(err)
+	}
+	var versionID int64
+	if err := s.srv.Pool.QueryRow(ctx, `SELECT v.id FROM provider_versions v JOIN terraform_providers tp ON tp.id = v.provider_id
+		WHERE tp.name = 'dummy' AND v.version = '1.0.0'`).Scan(&versionID); err != nil {
+		t.Fatal(err)
+	}
+	countDocs := func() int {
+		t.Helper()
+		var n int
+		if err := s.srv.Pool.QueryRow(ctx, `SELECT count(*) FROM provider_docs WHERE version_id = $1`, versionID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	reader := map[string]string{"Authorization": "Bearer " + s.readerTok}
+	docsList := func(header map[string]string, query string) []map[string]any {
+		t.Helper()
+		resp, body := s.srv.Raw(t, "GET", "/v2/provider-docs?"+query, header, "")
+		var out struct {
+			Data []map[string]any `json:"data"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out.Data == nil {
+			t.Fatalf("GET /v2/provider-docs?%s = %d %s", query, resp.StatusCode, body)
+		}
+		return out.Data
+	}
+	filter := "filter%5Bprovider-version%5D=" + strconv.FormatInt(versionID, 10)
+	if got := docsList(reader, filter); len(got) != 0 {
+		t.Fatalf("docs of a release without docs = %v", got)
+	}
+
+	// Refused uploads: status (422 as every invalid attribute of this
+	// surface, 413 over a limit), message, and no rows.
+	path := "/api/v2/organizations/acme/registry-providers/private/acme/dummy/versions/1.0.0/docs"
+	admin := map[string]string{"Authorization": "Bearer " + s.srv.AdminToken, "Content-Type": "application/gzip"}
+	many := map[string]string{}
+	for i := range 501 {
+		many["docs/resources/r"+strconv.Itoa(i)+".md"] = "x"
+	}
+	for _, bad := range []struct {
+		what   string
+		files  map[string]string
+		status int
+		msg    string
+	}{
+		{"traversal", map[string]string{"docs/index.md": "# ok", "docs/../../etc/passwd.md": "x"}, 422, "not a clean relative path"},
+		{"dot-dot in a clean path", map[string]string{"../docs/index.md": "x"}, 422, "leaves the docs tree"},
+		{"absolute", map[string]string{"/docs/index.md": "x"}, 422, "not a clean relative path"},
+		{"not markdown", map[string]string{"docs/index.md": "# ok", "docs/resources/x.sh": "rm -rf /"}, 422, "not a markdown (.md) file"},
+		{"outside the layout", map[string]string{"docs/other/x.md": "x"}, 422, "not in index.md, resources/"},
+		{"too large", map[string]string{"docs/index.md": strings.Repeat("a", 2<<20+1)}, 413, "more than 2097152 bytes"},
+		{"too many files", many, 413, "more than 500 files"},
+	} {
+		resp, body := s.srv.Raw(t, "PUT", path, admin, docsTarGz(t, bad.files))
+		if resp.StatusCode != bad.status || !strings.Contains(string(body), bad.msg) {
+			t.Errorf("%s: %d %s, want %d with %q", bad.what, resp.StatusCode, body, bad.status, bad.msg)
+		}
+		if n := countDocs(); n != 0 {
+			t.Fatalf("%s: %d docs rows after a refused upload", bad.what, n)
+		}
+	}
+	if resp, body := s.srv.Raw(t, "PUT", path, admin, "not a tar.gz"); resp.StatusCode != 422 || !strings.Contains(string(body), "not a tar.gz") {
+		t.Errorf("garbage = %d %s", resp.StatusCode, body)
+	}
+	// A reader may not upload (the decision of announcing a platform).
+	if resp, _ := s.srv.Raw(t, "PUT", path, map[string]string{"Authorization": "Bearer " + s.readerTok},
+		docsTarGz(t, map[string]string{"docs/index.md": "x"})); resp.StatusCode != 403 && resp.StatusCode != 404 || countDocs() != 0 {
+		t.Errorf("reader upload = %d, %d rows", resp.StatusCode, countDocs())
+	}
+
+	// The release's docs/ tree, uploaded by the publish command.
+	for name, content := range map[string]string{
+		"docs/index.md":                  "---\npage_title: \"Provider: Dummy\"\n---\n# Dummy\n",
+		"docs/resources/thing.md":        "---\npage_title: \"dummy_thing Resource - dummy\"\nsubcategory: \"Things\"\n---\n# dummy_thing\n",
+		"docs/data-sources/thing.md":     "# data dummy_thing\n",
+		"docs/guides/getting-started.md": "# Start here\n",
+		"docs/functions/upper.html.md":   "# upper\n",
+	} {
+		writeFile(t, dir, name, content)
+	}
+	var log strings.Builder
+	c.Log = &log
+	if err := c.ProviderRelease(ctx, "acme", dir); err != nil || !strings.Contains(log.String(), "uploaded 5 docs") {
+		t.Fatalf("publish with docs: %v\n%s", err, log.String())
+	}
+	if n := countDocs(); n != 5 {
+		t.Fatalf("%d docs rows, want 5", n)
+	}
+	all := docsList(reader, filter)
+	if len(all) != 5 {
+		t.Fatalf("docs = %v", all)
+	}
+	res := docsList(reader, filter+"&filter%5Bcategory%5D=resources&filter%5Blanguage%5D=hcl")
+	if len(res) != 1 {
+		t.Fatalf("resources = %v", res)
+	}
+	attrs := res[0]["attributes"].(map[string]any)
+	if res[0]["type"] != "provider-docs" || attrs["slug"] != "thing" || attrs["title"] != "dummy_thing Resource - dummy" ||
+		attrs["subcategory"] != "Things" || attrs["path"] != "docs/resources/thing.md" || attrs["language"] != "hcl" ||
+		attrs["truncated"] != false || attrs["embedded-schema"] != false || attrs["content"] != nil {
+		t.Errorf("resource doc = %v", res[0])
+	}
+	if got := docsList(reader, filter+"&filter%5Bslug%5D=upper"); len(got) != 1 || got[0]["attributes"].(map[string]any)["category"] != "functions" {
+		t.Errorf("slug filter = %v", got)
+	}
+	if got := docsList(reader, filter+"&filter%5Bcategory%5D=overview"); len(got) != 1 || got[0]["attributes"].(map[string]any)["title"] != "Provider: Dummy" {
+		t.Errorf("overview = %v", got)
+	}
+	if got := docsList(reader, filter+"&page%5Bsize%5D=2&page%5Bnumber%5D=3"); len(got) != 1 {
+		t.Errorf("page 3 of 2 = %v", got)
+	}
+	for _, q := range []string{filter + "&filter%5Blanguage%5D=python", filter + "&filter%5Bcategory%5D=nope", "filter%5Bprovider-version%5D=999999",
+		"filter%5Bprovider-version%5D=abc", "", filter + "&page%5Bnumber%5D=99999999999999999"} {
+		if got := docsList(reader, q); len(got) != 0 {
+			t.Errorf("?%s = %v, want an empty list", q, got)
+		}
+	}
+	self := res[0]["links"].(map[string]any)["self"].(string)
+	resp, body := s.srv.Raw(t, "GET", self, reader, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"content":"---\npage_title: \"dummy_thing Resource - dummy\"`) {
+		t.Fatalf("GET %s = %d %s", self, resp.StatusCode, body)
+	}
+	// Hidden: an outsider and an anonymous caller see nothing, like a
+	// missing doc.
+	for _, h := range []map[string]string{{"Authorization": "Bearer " + s.otherTok}, nil} {
+		if got := docsList(h, filter); len(got) != 0 {
+			t.Errorf("hidden docs listed: %v", got)
+		}
+		hidden, _ := s.srv.Raw(t, "GET", self, h, "")
+		missing, _ := s.srv.Raw(t, "GET", "/v2/provider-docs/999999", h, "")
+		if hidden.StatusCode != 404 || missing.StatusCode != 404 {
+			t.Errorf("hidden doc = %d, missing = %d, want 404", hidden.StatusCode, missing.StatusCode)
+		}
+	}
+	// A refused upload keeps the version's docs; a good one replaces them.
+	if resp, _ := s.srv.Raw(t, "PUT", path, admin, docsTarGz(t, map[string]string{"docs/index.md": "x", "docs/guides/x.txt": "x"})); resp.StatusCode != 422 || countDocs() != 5 {
+		t.Errorf("bad replacement = %d, %d rows", resp.StatusCode, countDocs())
+	}
+	if resp, body := s.srv.Raw(t, "PUT", path, admin, docsTarGz(t, map[string]string{"docs/index.md": "# only"})); resp.StatusCode != 200 || countDocs() != 1 {
+		t.Errorf("replacement = %d %s, %d rows", resp.StatusCode, body, countDocs())
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/modules/markdown"
 	"github.com/cairn-registry/cairn/modules/version"
 	"github.com/cairn-registry/cairn/providers"
 	"github.com/cairn-registry/cairn/views"
@@ -23,6 +24,7 @@ func (u *UI) registerProviders(r *gin.Engine) {
 	r.GET("/providers", u.providerList)
 	r.GET("/providers/:ns/:type", u.providerLatest)
 	r.GET("/providers/:ns/:type/:version", u.providerVersion)
+	r.GET("/providers/:ns/:type/:version/docs/:category/:slug", u.providerDoc)
 }
 
 // providerList is /providers: the providers the viewer may read that have a
@@ -120,7 +122,72 @@ func (u *UI) providerPage(c *gin.Context, pr *providers.Provider, v providers.Ve
 	if ok {
 		page.KeyArmor = key.ASCIIArmor
 	}
+	docs, err := u.providers.Docs(c.Request.Context(), middleware.Principal(c), v.ID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page.Docs = providerDocGroups(pr, v, docs)
 	render(c, http.StatusOK, views.Provider(u.chrome(c, page.Title()), page))
+}
+
+var docCategoryLabels = map[string]string{"overview": "Overview", "guides": "Guides", "resources": "Resources",
+	"data-sources": "Data sources", "functions": "Functions"}
+
+// providerDocGroups groups a release's docs by category, in display order.
+func providerDocGroups(pr *providers.Provider, v providers.Version, docs []providers.Doc) []views.ProviderDocGroup {
+	var out []views.ProviderDocGroup
+	for _, cat := range providers.DocCategories {
+		g := views.ProviderDocGroup{Label: docCategoryLabels[cat]}
+		for _, d := range docs {
+			if d.Category == cat {
+				g.Docs = append(g.Docs, views.ProviderDocLink{Title: d.Title, Subcategory: d.Subcategory,
+					URL: views.ProviderDocURL(pr.Namespace, pr.Name, v.Version, d.Category, d.Slug)})
+			}
+		}
+		if len(g.Docs) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// providerDoc is /providers/:ns/:type/:version/docs/:category/:slug: one
+// doc of a release, rendered by the sanitising markdown renderer.
+func (u *UI) providerDoc(c *gin.Context) {
+	pr, v, ok := u.findProvider(c, c.Param("version"))
+	if !ok {
+		return
+	}
+	ctx, p := c.Request.Context(), middleware.Principal(c)
+	docs, err := u.providers.Docs(ctx, p, v.ID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	for _, d := range docs {
+		if d.Category != c.Param("category") || d.Slug != c.Param("slug") {
+			continue
+		}
+		_, _, full, err := u.providers.Doc(ctx, p, d.ID)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		html, err := markdown.Render([]byte(full.Body()))
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		base := views.ProviderURL(pr.Namespace, pr.Name)
+		page := views.ProviderDocPage{Namespace: pr.Namespace, Type: pr.Name, Version: v.Version, Base: base,
+			Release: base + "/" + views.EscapePath(v.Version), Self: views.ProviderDocURL(pr.Namespace, pr.Name, v.Version, d.Category, d.Slug),
+			Category: docCategoryLabels[d.Category], Title: d.Title, Subcategory: d.Subcategory, HTML: string(html),
+			OwnH1: strings.Contains(string(html), "<h1")}
+		render(c, http.StatusOK, views.ProviderDoc(u.chrome(c, d.Title+" · "+pr.Namespace+"/"+pr.Name+" "+v.Version), page))
+		return
+	}
+	NotFound(c)
 }
 
 // providerUsage is the required_providers block pinning the release.

@@ -1,11 +1,14 @@
 package ui_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,15 +74,48 @@ func seedProviders(t *testing.T, s *site) *providertest.Release {
 	return rel
 }
 
+// uploadDocs uploads a docs/ tree (name → content) to a release as the
+// administrator.
+func uploadDocs(t *testing.T, s *testserver.Server, namespace, typ, version string, files map[string]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Providers.UploadDocs(context.Background(), adminPrincipal(), namespace, typ, version, &buf); err != nil || n != len(files) {
+		t.Fatalf("upload docs of %s/%s %s: %d, %v", namespace, typ, version, n, err)
+	}
+}
+
 // TestProviderPages: the provider pages as an anonymous visitor — the
 // list, the latest and a given release (versions, protocols, platforms,
-// signing key, usage) — pass the HTML checks; hidden providers are the 404
-// page of a missing one.
+// signing key, usage, docs by category and a doc's page with its markdown
+// sanitised) — pass the HTML checks; hidden providers and their docs are
+// the 404 page of a missing one.
 func TestProviderPages(t *testing.T) {
 	t.Parallel()
 	s := seed(t)
 	rel := seedProviders(t, s)
 	host := middleware.NewSite(s.URL).TerraformHost
+	uploadDocs(t, s.Server, "acme", "dummy", "1.0.0", map[string]string{
+		"docs/index.md":           "---\npage_title: \"Provider: Dummy\"\n---\n# Dummy provider\n\nUse it <script>alert(1)</script> well.\n",
+		"docs/resources/thing.md": "---\npage_title: \"dummy_thing\"\nsubcategory: \"Things\"\n---\n## Example\n\n```hcl\nresource \"dummy_thing\" \"x\" {}\n```\n",
+		"docs/guides/start.md":    "# Getting started\n",
+	})
+	uploadDocs(t, s.Server, "acme", "vault", "1.0.0", map[string]string{"docs/index.md": "# secret\n"})
 
 	for _, p := range []struct {
 		path string
@@ -91,7 +127,11 @@ func TestProviderPages(t *testing.T) {
 		{"/providers/acme/dummy", []string{"<h1>acme/dummy", "5.0, 6.0", rel.Platforms[0].Filename, rel.Platforms[0].Sha256[:16], rel.Platforms[0].Sha256[16:32], "<wbr>",
 			rel.Platforms[1].Sha256[48:], "linux/amd64", "darwin/arm64", "BEGIN PGP PUBLIC KEY BLOCK", "<details", "No documentation uploaded for this release.",
 			`source  = &#34;` + host + `/acme/dummy&#34;`, `version = &#34;1.1.0&#34;`, `data-copy="usage-snippet"`, `href="/providers"`}},
-		{"/providers/acme/dummy/1.0.0", []string{"not the latest version", `version = &#34;1.0.0&#34;`, "terraform-provider-dummy_1.0.0_linux_amd64.zip"}},
+		{"/providers/acme/dummy/1.0.0", []string{"not the latest version", `version = &#34;1.0.0&#34;`, "terraform-provider-dummy_1.0.0_linux_amd64.zip",
+			"<h3>Overview</h3>", "<h3>Guides</h3>", "<h3>Resources</h3>", `href="/providers/acme/dummy/1.0.0/docs/overview/index">Provider: Dummy</a>`,
+			`href="/providers/acme/dummy/1.0.0/docs/resources/thing">dummy_thing</a>`, "Things", `href="/providers/acme/dummy/1.0.0/docs/guides/start">start</a>`}},
+		{"/providers/acme/dummy/1.0.0/docs/overview/index", []string{`<p class="lead">Provider: Dummy</p>`, "Dummy provider</h1>", "well.", `href="/providers/acme/dummy/1.0.0"`}},
+		{"/providers/acme/dummy/1.0.0/docs/resources/thing", []string{"<h1>dummy_thing</h1>", "Things", "Example</h2>", "dummy_thing"}},
 	} {
 		resp, body := fetch(t, nil, s.URL+p.path, nil)
 		if resp.StatusCode != http.StatusOK {
@@ -130,6 +170,8 @@ func TestProviderPages(t *testing.T) {
 		{"/providers/acme/vault/1.0.0", "/providers/acme/nothing/1.0.0"},
 		{"/providers/initech/tps", "/providers/nothing/tps"},
 		{"/providers/acme/dummy/9.9.9", "/providers/acme/nothing/9.9.9"},
+		{"/providers/acme/vault/1.0.0/docs/overview/index", "/providers/acme/nothing/1.0.0/docs/overview/index"},
+		{"/providers/acme/dummy/1.0.0/docs/resources/nothing", "/providers/acme/nothing/1.0.0/docs/resources/nothing"},
 	} {
 		hiddenResp, hiddenBody := fetch(t, nil, s.URL+pair[0], nil)
 		missingResp, missingBody := fetch(t, nil, s.URL+pair[1], nil)
@@ -139,6 +181,44 @@ func TestProviderPages(t *testing.T) {
 		if strings.ReplaceAll(hiddenBody, pair[0], "PATH") != strings.ReplaceAll(missingBody, pair[1], "PATH") {
 			t.Errorf("%s and %s differ:\n%s\n----\n%s", pair[0], pair[1], hiddenBody, missingBody)
 		}
+	}
+	// A doc's markdown is sanitised.
+	if _, body := fetch(t, nil, s.URL+"/providers/acme/dummy/1.0.0/docs/overview/index", nil); strings.Contains(body, "<script>alert") ||
+		strings.Contains(body, "page_title") {
+		t.Error("the doc page shows a script or its front matter")
+	}
+	// /v2/provider-docs as the anonymous visitor: the public release's docs,
+	// none of the hidden one's.
+	var dummyID, vaultID int64
+	for _, x := range []struct {
+		typ string
+		id  *int64
+	}{{"dummy", &dummyID}, {"vault", &vaultID}} {
+		pr, err := s.Providers.Find(context.Background(), adminPrincipal(), "acme", x.typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := pr.Version("1.0.0")
+		*x.id = v.ID
+	}
+	docsAPI := func(path string) (int, string) {
+		t.Helper()
+		resp, body := fetch(t, nil, s.URL+path, nil)
+		return resp.StatusCode, body
+	}
+	if code, body := docsAPI("/v2/provider-docs?filter[provider-version]=" + strconv.FormatInt(dummyID, 10) + "&filter[category]=resources"); code != 200 ||
+		!strings.Contains(body, `"slug":"thing"`) || !strings.Contains(body, `"subcategory":"Things"`) || strings.Contains(body, "index") {
+		t.Errorf("docs of dummy = %d %s", code, body)
+	}
+	if code, body := docsAPI("/v2/provider-docs?filter[provider-version]=" + strconv.FormatInt(vaultID, 10)); code != 200 || body != `{"data":[]}` {
+		t.Errorf("docs of hidden vault = %d %s", code, body)
+	}
+	var vaultDoc int64
+	if err := s.Pool.QueryRow(context.Background(), `SELECT id FROM provider_docs WHERE version_id = $1`, vaultID).Scan(&vaultDoc); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := docsAPI("/v2/provider-docs/" + strconv.FormatInt(vaultDoc, 10)); code != 404 {
+		t.Errorf("hidden doc = %d, want 404", code)
 	}
 	// The member of acme/hidden sees acme/vault.
 	member := signIn(t, s, "member", "correct horse battery")

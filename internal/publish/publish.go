@@ -216,8 +216,56 @@ func (c *Client) ProviderRelease(ctx context.Context, namespace, dir string) err
 		}
 		c.logf("uploaded %s", z.name)
 	}
+	if info, err := os.Stat(filepath.Join(dir, "docs")); err == nil && info.IsDir() {
+		n, err := c.providerDocs(ctx, namespace, typ, ver, filepath.Join(dir, "docs"))
+		if err != nil {
+			return fmt.Errorf("upload docs: %w", err)
+		}
+		c.logf("uploaded %d docs", n)
+	}
 	c.logf("published %s/%s %s", namespace, typ, ver)
 	return nil
+}
+
+// providerDocs uploads the docs/ tree of a release (tfplugindocs layout)
+// as a tar.gz of docs/... entries; the version's docs are replaced.
+func (c *Client) providerDocs(ctx context.Context, namespace, typ, ver, docsDir string) (int, error) {
+	body, err := pack(docsDir, "docs/")
+	if err != nil {
+		return 0, err
+	}
+	link := strings.TrimRight(c.URL, "/") + "/api/v2/organizations/" + namespace + "/registry-providers/private/" +
+		namespace + "/" + typ + "/versions/" + ver + "/docs"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, link, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/gzip")
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var doc struct {
+		Meta struct {
+			Docs int `json:"docs"`
+		} `json:"meta"`
+		Errors []struct{ Detail string } `json:"errors"`
+	}
+	_ = json.Unmarshal(b, &doc)
+	if resp.StatusCode/100 == 2 {
+		return doc.Meta.Docs, nil
+	}
+	if len(doc.Errors) > 0 {
+		return 0, fmt.Errorf("%s: %s", resp.Status, doc.Errors[0].Detail)
+	}
+	return 0, fmt.Errorf("%s", resp.Status)
 }
 
 func linkOf(links map[string]any, name string) string {
@@ -264,7 +312,7 @@ func (c *Client) Module(ctx context.Context, in ModuleInput, dir string) error {
 	if org == "" || in.Name == "" || in.System == "" || in.Version == "" {
 		return errors.New("--project, --name, --system and --version are required")
 	}
-	archive, err := pack(dir)
+	archive, err := pack(dir, "")
 	if err != nil {
 		return err
 	}
@@ -348,8 +396,9 @@ func (c *Client) createModule(ctx context.Context, org string, in ModuleInput) e
 	return fmt.Errorf("create module: %s %s", resp.Status, strings.TrimSpace(string(b)))
 }
 
-// pack makes a .tar.gz of dir's files, skipping .git and .terraform.
-func pack(dir string) ([]byte, error) {
+// pack makes a .tar.gz of dir's files, skipping .git and .terraform; each
+// entry's name is prefix + its path under dir.
+func pack(dir, prefix string) ([]byte, error) {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -375,7 +424,7 @@ func pack(dir string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), Size: int64(len(b)), Typeflag: tar.TypeReg, ModTime: info.ModTime()}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: prefix + filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), Size: int64(len(b)), Typeflag: tar.TypeReg, ModTime: info.ModTime()}); err != nil {
 			return err
 		}
 		_, err = tw.Write(b)
