@@ -1,7 +1,9 @@
 package tfe
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -302,11 +304,16 @@ func (a *API) deletePlatform(c *gin.Context) {
 // tree in the body (tfplugindocs layout; Cairn's own extension, used by
 // cairn publish provider).
 func (a *API) uploadProviderDocs(c *gin.Context) {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, providers.MaxDocsBytes+1<<20)
-	n, err := a.providers.UploadDocs(c.Request.Context(), middleware.Principal(c), c.Param("ns"), c.Param("name"), c.Param("version"), body)
+	// The archive is read whole first (at most 3 MiB) so an oversized body
+	// is told apart from a malformed one.
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, providers.MaxDocsBytes+1<<20))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		err = errs.Field(errs.TooLarge, "docs", "the docs archive is larger than %d bytes", tooLarge.Limit)
+	}
+	n := 0
+	if err == nil {
+		n, err = a.providers.UploadDocs(c.Request.Context(), middleware.Principal(c), c.Param("ns"), c.Param("name"), c.Param("version"), bytes.NewReader(raw))
 	}
 	if err != nil {
 		writeError(c, err)

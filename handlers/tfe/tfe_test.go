@@ -558,6 +558,11 @@ func TestPublishProviderDocs(t *testing.T) {
 	if resp, body := s.srv.Raw(t, "PUT", path, admin, "not a tar.gz"); resp.StatusCode != 422 || !strings.Contains(string(body), "not a tar.gz") {
 		t.Errorf("garbage = %d %s", resp.StatusCode, body)
 	}
+	// A body over the archive limit (3 MiB) is 413 however it would parse.
+	if resp, body := s.srv.Raw(t, "PUT", path, admin, strings.Repeat("z", 4<<20)); resp.StatusCode != 413 ||
+		!strings.Contains(string(body), "docs archive is larger than") || countDocs() != 0 {
+		t.Errorf("oversized body = %d %s, %d rows", resp.StatusCode, body, countDocs())
+	}
 	// A reader may not upload (the decision of announcing a platform).
 	if resp, _ := s.srv.Raw(t, "PUT", path, map[string]string{"Authorization": "Bearer " + s.readerTok},
 		docsTarGz(t, map[string]string{"docs/index.md": "x"})); resp.StatusCode != 403 && resp.StatusCode != 404 || countDocs() != 0 {
