@@ -319,4 +319,19 @@ func TestProviderPageInBrowser(t *testing.T) {
 	testenv.Step(t, ctx, "open key", chromedp.Click(chromedp.CSS("details summary")))
 	testenv.Screenshot(t, ctx, "provider")
 	testenv.ScreenshotNarrow(t, ctx, "provider")
+
+	// A release with docs: listed by category, one opened.
+	uploadDocs(t, s.Server, "acme", "dummy", "1.1.0", map[string]string{
+		"docs/index.md": "---\npage_title: \"Provider: Dummy\"\n---\n# Dummy provider\n\nThe dummy provider manages things.\n",
+		"docs/resources/thing.md": "---\npage_title: \"dummy_thing Resource\"\nsubcategory: \"Things\"\n---\n# dummy_thing\n\n## Example\n\n```hcl\nresource \"dummy_thing\" \"x\" {\n  name = \"a\"\n}\n```\n",
+	})
+	testenv.Step(t, ctx, "open release with docs", chromedp.Navigate(s.URL+"/providers/acme/dummy/1.1.0"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	testenv.Screenshot(t, ctx, "provider-docs-list")
+	testenv.Step(t, ctx, "open a doc", chromedp.Click(chromedp.CSS(`a[href="/providers/acme/dummy/1.1.0/docs/resources/thing"]`)),
+		chromedp.WaitVisible(chromedp.CSS("pre")))
+	if got := eval[string](t, ctx, `document.querySelector("h1").textContent`); got != "dummy_thing" {
+		t.Errorf("doc page heading = %q", got)
+	}
+	testenv.Screenshot(t, ctx, "provider-doc")
+	testenv.ScreenshotNarrow(t, ctx, "provider-doc")
 }
