@@ -111,17 +111,25 @@ func normalisePart(p *metadata.Part) {
 }
 
 // Systems lists the systems (providers, in the registry protocol's and
-// Terrareg's words) that module name of namespace is published for and p
-// may read: the "providers" field of version details.
+// Terrareg's words) of the modules namespace/name that p may read and that
+// have a published version, in order. Both steps are served from the
+// lookup caches: the module page asks on every view.
 func (s *Service) Systems(ctx context.Context, p *policies.Principal, namespace, name string) ([]string, error) {
-	page, err := s.Search(ctx, p, SearchQuery{Namespaces: []string{namespace}, Name: name, Limit: MaxPageSize})
+	all, err := s.systemsNamed(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
 	out := []string{}
-	for _, o := range page.Modules {
-		if len(out) == 0 || out[len(out)-1] != o.System {
-			out = append(out, o.System)
+	for _, sys := range all {
+		mods, err := s.lookup(ctx, namespace, name, sys)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mods {
+			if !m.Redirected && len(m.Versions) > 0 && s.authz.Can(p, policies.ReadPackage, m.Resource) {
+				out = append(out, sys)
+				break
+			}
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cairn-registry/cairn/internal/pgnotify"
 	"github.com/cairn-registry/cairn/queries"
 )
 
@@ -51,8 +52,33 @@ func (s *Service) lookup(ctx context.Context, namespace, name, system string) ([
 	return mods, nil
 }
 
+// systemsKey is the systems cache's key of namespace/name.
+func systemsKey(namespace, name string) string {
+	return strings.ToLower(namespace) + "\x00" + name
+}
+
+// systemsNamed returns the systems of every module named namespace/name,
+// in order, from the cache or one query (no authorization: Systems decides).
+func (s *Service) systemsNamed(ctx context.Context, namespace, name string) ([]string, error) {
+	key := systemsKey(namespace, name)
+	now := time.Now()
+	if systems, ok := s.systems.Get(key, now); ok {
+		return systems, nil
+	}
+	gen := s.systems.Generation()
+	systems, err := queries.New(s.db).ModuleSystemsNamed(ctx, queries.ModuleSystemsNamedParams{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	s.systems.Put(gen, key, systems, now, time.Time{})
+	return systems, nil
+}
+
 // ForgetLookups drops cached lookups.
-func (s *Service) ForgetLookups() { s.lookups.Clear() }
+func (s *Service) ForgetLookups() {
+	s.lookups.Clear()
+	s.systems.Clear()
+}
 
 // ObserveLookups reports every lookup cache hit or miss to fn (metrics).
 func (s *Service) ObserveLookups(fn func(hit bool)) { s.lookups.Observe(fn) }
@@ -60,5 +86,8 @@ func (s *Service) ObserveLookups(fn func(hit bool)) { s.lookups.Observe(fn) }
 // Follow drops cached lookups whenever any replica changes modules,
 // versions, projects or groups, until ctx ends.
 func (s *Service) Follow(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	s.lookups.Follow(ctx, pool, log, "cairn_modules")
+	pgnotify.Follow(ctx, pool, log, []string{"cairn_modules"}, pgnotify.Handler{
+		Connected: func(context.Context) error { s.ForgetLookups(); return nil },
+		Notify:    func(string, string) { s.ForgetLookups() },
+	})
 }

@@ -54,6 +54,8 @@ type Service struct {
 	limits    archive.Limits
 	counter   *downloadCounter
 	lookups   *cache.Cache[string, []*Module]
+	// systems are the systems of each namespace/name (Systems).
+	systems *cache.Cache[string, []string]
 	// autoPublish publishes Terrareg uploads at once.
 	autoPublish bool
 	// analytics buffers Terrareg's module analytics (analytics.go);
@@ -70,7 +72,8 @@ func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, links *
 		lim.MaxTotalSize = maxUpload
 	}
 	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), links: links, maxUpload: maxUpload, limits: lim,
-		counter: newDownloadCounter(), lookups: cache.New[string, []*Module](lookupTTL, maxCachedLookups)}
+		counter: newDownloadCounter(), lookups: cache.New[string, []*Module](lookupTTL, maxCachedLookups),
+		systems: cache.New[string, []string](lookupTTL, maxCachedLookups)}
 }
 
 // Blobs is the store archives live in.

@@ -121,3 +121,12 @@ DELETE FROM module_versions WHERE id = @id RETURNING blob_key, zip_blob_key;
 
 -- name: DeleteModuleIfEmpty :exec
 DELETE FROM terraform_modules m WHERE m.id = @id AND NOT EXISTS (SELECT 1 FROM module_versions v WHERE v.module_id = m.id);
+
+-- name: ModuleSystemsNamed :many
+-- The systems of every module named @name in the namespace (top-level
+-- group) @namespace, in order; the module page lists those the reader may
+-- see (decided on the cached lookups of each).
+SELECT DISTINCT m.system
+FROM groups ns JOIN terraform_modules m ON m.namespace_id = ns.id
+WHERE lower(ns.full_path) = lower(@namespace) AND ns.parent_id IS NULL AND m.name = @name
+ORDER BY m.system;

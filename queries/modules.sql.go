@@ -464,6 +464,41 @@ func (q *Queries) ModuleProject(ctx context.Context, projectID int64) (ModulePro
 	return i, err
 }
 
+const moduleSystemsNamed = `-- name: ModuleSystemsNamed :many
+SELECT DISTINCT m.system
+FROM groups ns JOIN terraform_modules m ON m.namespace_id = ns.id
+WHERE lower(ns.full_path) = lower($1) AND ns.parent_id IS NULL AND m.name = $2
+ORDER BY m.system
+`
+
+type ModuleSystemsNamedParams struct {
+	Namespace string
+	Name      string
+}
+
+// The systems of every module named @name in the namespace (top-level
+// group) @namespace, in order; the module page lists those the reader may
+// see (decided on the cached lookups of each).
+func (q *Queries) ModuleSystemsNamed(ctx context.Context, arg ModuleSystemsNamedParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, moduleSystemsNamed, arg.Namespace, arg.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var system string
+		if err := rows.Scan(&system); err != nil {
+			return nil, err
+		}
+		items = append(items, system)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const modulesInNamespace = `-- name: ModulesInNamespace :many
 SELECT m.id, m.project_id, m.namespace_id, m.name, m.system, m.latest_version_id, m.created_at,
        m.git_provider_id, m.repo_base_url_template, m.repo_clone_url_template, m.repo_browse_url_template,

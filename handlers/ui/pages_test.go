@@ -3,6 +3,7 @@ package ui_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -147,5 +148,38 @@ func TestHiddenLooksMissing(t *testing.T) {
 	if strings.Contains(anon, "acme/secret") || strings.Contains(anon, "initech") || !strings.Contains(mine, "acme/secret") || strings.Contains(mine, "initech") {
 		t.Errorf("module lists: anonymous sees secret=%v initech=%v; member sees secret=%v initech=%v",
 			strings.Contains(anon, "acme/secret"), strings.Contains(anon, "initech"), strings.Contains(mine, "acme/secret"), strings.Contains(mine, "initech"))
+	}
+}
+
+// TestModulePageSystems: a module page lists the systems of its name the
+// viewer may read, at once after a publish (the cached lists are dropped),
+// and never a private one to someone outside its project.
+func TestModulePageSystems(t *testing.T) {
+	t.Parallel()
+	s := seed(t)
+	member := signIn(t, s, "member", "correct horse battery")
+	page := s.URL + "/modules/acme/network/aws/1.1.0"
+	systems := func(c *http.Client) []string {
+		t.Helper()
+		_, body := fetch(t, c, page, nil)
+		var out []string
+		for _, m := range regexp.MustCompile(`<a class="badge" href="/modules/acme/network/([a-z]+)">`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	if got := systems(nil); got != nil {
+		t.Errorf("one system: the page lists %v, want no list", got)
+	}
+	s.upload(t, "acme/network", "network", "gcp", "1.0.0", tgz(simpleModule("Networks on Google Cloud")...))
+	if got := strings.Join(systems(nil), ","); got != "aws,gcp" {
+		t.Errorf("after publishing gcp the page lists %q, want aws,gcp", got)
+	}
+	s.upload(t, "acme/hidden", "network", "azurerm", "1.0.0", tgz(simpleModule("Private networks on Azure")...))
+	if got := strings.Join(systems(nil), ","); got != "aws,gcp" {
+		t.Errorf("anonymous: the page lists %q, want aws,gcp (azurerm is private)", got)
+	}
+	if got := strings.Join(systems(member), ","); got != "aws,azurerm,gcp" {
+		t.Errorf("member of the private project: the page lists %q, want aws,azurerm,gcp", got)
 	}
 }

@@ -322,7 +322,7 @@ func TestProviderPageInBrowser(t *testing.T) {
 
 	// A release with docs: listed by category, one opened.
 	uploadDocs(t, s.Server, "acme", "dummy", "1.1.0", map[string]string{
-		"docs/index.md": "---\npage_title: \"Provider: Dummy\"\n---\n# Dummy provider\n\nThe dummy provider manages things.\n",
+		"docs/index.md":           "---\npage_title: \"Provider: Dummy\"\n---\n# Dummy provider\n\nThe dummy provider manages things.\n",
 		"docs/resources/thing.md": "---\npage_title: \"dummy_thing Resource\"\nsubcategory: \"Things\"\n---\n# dummy_thing\n\n## Example\n\n```hcl\nresource \"dummy_thing\" \"x\" {\n  name = \"a\"\n}\n```\n",
 	})
 	testenv.Step(t, ctx, "open release with docs", chromedp.Navigate(s.URL+"/providers/acme/dummy/1.1.0"), chromedp.WaitVisible(chromedp.CSS("h1")))
