@@ -169,6 +169,15 @@ func (m ModulePage) PartURL(kind, p string) string {
 	return m.VersionBase + "/" + kind + "/" + EscapePath(p)
 }
 
+// GraphURL is the graph page of this version's root, submodule or example
+// (the graph_url Terrareg's API answers).
+func (m ModulePage) GraphURL() string {
+	if m.Kind == "module" || m.Kind == "" {
+		return m.VersionBase + "/graph"
+	}
+	return m.VersionBase + "/graph/" + m.Kind + "/" + EscapePath(m.PartPath)
+}
+
 // GraphPage draws a version's resource graph.
 type GraphPage struct {
 	Module ModulePage

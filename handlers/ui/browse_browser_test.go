@@ -311,6 +311,7 @@ func TestPageScreenshots(t *testing.T) {
 		{"submodule", "/modules/acme/network/aws/1.1.0/submodule/modules/subnets", "#panel"},
 		{"example", "/modules/acme/network/aws/1.1.0/example/examples/basic", ".chroma"},
 		{"graph", "/modules/acme/network/aws/1.1.0/graph", "#graph[data-drawn=true]"},
+		{"graph-submodule", "/modules/acme/network/aws/1.1.0/graph/submodule/modules/subnets", "#graph[data-drawn=true]"},
 		{"group", "/groups/acme", "h1"},
 		{"project", "/acme/network", "h1"},
 		{"not-found", "/modules/acme/secret/aws", "h1"},

@@ -301,29 +301,53 @@ func exampleUsage(ex metadata.Example, address, version string) string {
 	return partUsage(ex.Part, address, version)
 }
 
-// graph is .../:version/graph: the version's resource graph, drawn in the
+// graph serves .../:version/graph (kind ""), .../graph/submodule/*path and
+// .../graph/example/*path: the part's resource graph, drawn in the
 // browser from modules.GraphOf (embedded as data, no request of its own).
-func (u *UI) graph(c *gin.Context) {
-	f, ok := u.findModule(c, c.Param("version"))
-	if !ok {
-		return
+func (u *UI) graph(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		f, ok := u.findModule(c, c.Param("version"))
+		if !ok {
+			return
+		}
+		partPath := ""
+		switch kind {
+		case "submodule":
+			sm, ok := modules.Submodule(f.docs, strings.Trim(c.Param("path"), "/"))
+			if !ok {
+				NotFound(c)
+				return
+			}
+			partPath = sm.Path
+		case "example":
+			ex, ok := modules.Example(f.docs, strings.Trim(c.Param("path"), "/"))
+			if !ok {
+				NotFound(c)
+				return
+			}
+			partPath = ex.Path
+		}
+		g, ok := modules.GraphOf(f.docs, partPath, modules.GraphOptions{})
+		if !ok {
+			NotFound(c)
+			return
+		}
+		data, err := json.Marshal(g)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		mod := f.mod
+		page := views.ModulePage{Namespace: mod.Namespace, Name: mod.Name, System: mod.System, Version: f.v.Version, Kind: "module",
+			Base: moduleBase(mod)}
+		page.VersionBase = page.Base + "/" + url.PathEscape(f.v.Version)
+		page.Here = page.VersionBase
+		if kind != "" {
+			page.Kind, page.PartPath = kind, partPath
+			page.Here = page.PartURL(kind, partPath)
+		}
+		ch := u.chrome(c, "Graph · "+page.Title())
+		ch.Scripts = []string{"cytoscape-3.35.0.min.js", "graph.js"}
+		render(c, http.StatusOK, views.Graph(ch, views.GraphPage{Module: page, Data: string(data), Graph: g}))
 	}
-	g, ok := modules.GraphOf(f.docs, "", modules.GraphOptions{})
-	if !ok {
-		NotFound(c)
-		return
-	}
-	data, err := json.Marshal(g)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	mod := f.mod
-	page := views.ModulePage{Namespace: mod.Namespace, Name: mod.Name, System: mod.System, Version: f.v.Version, Kind: "module",
-		Base: moduleBase(mod)}
-	page.VersionBase = page.Base + "/" + url.PathEscape(f.v.Version)
-	page.Here = page.VersionBase
-	ch := u.chrome(c, "Graph · "+page.Title())
-	ch.Scripts = []string{"cytoscape-3.35.0.min.js", "graph.js"}
-	render(c, http.StatusOK, views.Graph(ch, views.GraphPage{Module: page, Data: string(data), Graph: g}))
 }
