@@ -243,8 +243,13 @@ func BenchmarkScale100k(b *testing.B) {
 	ratio := func(x, base loadResult) string { return fmt.Sprintf("%.0f%%", 100*x.rps/base.rps) }
 	fmt.Printf("\nScale: 100,000 modules / 1,000,000 versions / 10,000 groups / 100,000 memberships; %d connections, %s per endpoint, HTTPS loopback\n", conc, dur)
 	fmt.Printf("%-34s %10s %9s %9s %9s %7s\n", "endpoint", "req/s", "p50", "p95", "p99", "errors")
+	// p95 0: not measured for that row (printed "-").
 	row := func(name string, x loadResult, p95 time.Duration) {
-		fmt.Printf("%-34s %10.0f %9s %9s %9s %7d\n", name, x.rps, x.p50.Round(10*time.Microsecond), p95.Round(10*time.Microsecond), x.p99.Round(10*time.Microsecond), x.errors)
+		p95s := "-"
+		if p95 > 0 {
+			p95s = p95.Round(10 * time.Microsecond).String()
+		}
+		fmt.Printf("%-34s %10.0f %9s %9s %9s %7d\n", name, x.rps, x.p50.Round(10*time.Microsecond), p95s, x.p99.Round(10*time.Microsecond), x.errors)
 	}
 	row("versions, 1 module (baseline)", baseVersions, 0)
 	row("versions, random of 100k", versions, 0)
