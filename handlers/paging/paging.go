@@ -92,3 +92,28 @@ func Meta(c *gin.Context, p modules.Page, urls bool) gin.H {
 	}
 	return meta
 }
+
+// JSONAPIPage reads JSON:API's page[number] (from 1) and page[size]
+// (default def, at most 100), as the TFE API and Terrareg's v2 lists take
+// them; a missing or malformed value is its default.
+func JSONAPIPage(c *gin.Context, def int) (number, size int) {
+	number, _ = strconv.Atoi(c.Query("page[number]"))
+	size, _ = strconv.Atoi(c.Query("page[size]"))
+	if number < 1 {
+		number = 1
+	}
+	if size < 1 {
+		size = def
+	}
+	return number, min(size, 100)
+}
+
+// Slice returns the items of page number (from 1) of size items each; a
+// page past the end is empty.
+func Slice[T any](all []T, number, size int) []T {
+	if size < 1 || number < 1 || number-1 > len(all)/size {
+		return all[len(all):]
+	}
+	from := (number - 1) * size // at most len(all): no overflow
+	return all[from:min(from+size, len(all))]
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/handlers/paging"
 	"github.com/cairn-registry/cairn/providers"
 )
 
@@ -277,17 +278,8 @@ func (t *terraregProviders) docs(c *gin.Context) {
 			kept = append(kept, d)
 		}
 	}
-	size, err := strconv.Atoi(c.DefaultQuery("page[size]", "100"))
-	if err != nil || size <= 0 || size > 100 {
-		size = 100
-	}
-	page, err := strconv.Atoi(c.DefaultQuery("page[number]", "1"))
-	if err != nil || page < 1 {
-		page = 1
-	}
-	page = min(page, len(kept)+1)
-	start := min(len(kept), (page-1)*size)
-	for _, d := range kept[start:min(len(kept), start+size)] {
+	number, size := paging.JSONAPIPage(c, 100)
+	for _, d := range paging.Slice(kept, number, size) {
 		data = append(data, providerDocJSON(d, false))
 	}
 	c.JSON(http.StatusOK, gin.H{"data": data})

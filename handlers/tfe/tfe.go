@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-registry/cairn/errs"
 	"github.com/cairn-registry/cairn/handlers/middleware"
+	"github.com/cairn-registry/cairn/handlers/paging"
 	"github.com/cairn-registry/cairn/projects"
 	"github.com/cairn-registry/cairn/providers"
 )
@@ -138,26 +139,11 @@ func decode(c *gin.Context, want string, attrs any) bool {
 	return true
 }
 
-// page reads page[number] and page[size] (default 20, at most 100).
-func page(c *gin.Context) (number, size int) {
-	number, _ = strconv.Atoi(c.Query("page[number]"))
-	size, _ = strconv.Atoi(c.Query("page[size]"))
-	if number < 1 {
-		number = 1
-	}
-	if size < 1 {
-		size = 20
-	}
-	return number, min(size, 100)
-}
-
 // paginate returns the items of the requested page and meta.pagination.
 func paginate[T any](c *gin.Context, all []T) ([]T, gin.H) {
-	number, size := page(c)
+	number, size := paging.JSONAPIPage(c, 20)
 	total := len(all)
 	pages := (total + size - 1) / size
-	from := min((number-1)*size, total)
-	to := min(from+size, total)
 	next, prev := 0, 0
 	if number < pages {
 		next = number + 1
@@ -172,7 +158,7 @@ func paginate[T any](c *gin.Context, all []T) ([]T, gin.H) {
 	if next > 0 {
 		nextV = next
 	}
-	return all[from:to], gin.H{"pagination": gin.H{"current-page": number, "page-size": size, "prev-page": prevV,
+	return paging.Slice(all, number, size), gin.H{"pagination": gin.H{"current-page": number, "page-size": size, "prev-page": prevV,
 		"next-page": nextV, "total-count": total, "total-pages": max(pages, 1)}}
 }
 
