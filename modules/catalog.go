@@ -16,9 +16,11 @@ import (
 )
 
 // The catalog: lists, search, facets and statistics over the modules a
-// principal may read. Visibility is applied in SQL from
-// policies.Authorizer.ReadableScope, so every page is one query and a module
-// p may not read is never counted, listed or ranked. What a page shows of a
+// principal may read. Visibility comes from
+// policies.Authorizer.ReadableScope: applied in SQL by lists, so every page is
+// one query, and in memory by searches, which rank once per query for
+// everyone (ranked.go); either way a module p may not read is never counted,
+// listed or shown. What a page shows of a
 // module (description, owner, search document, download total) is kept
 // current by triggers (migration 00005), so search needs nothing from the
 // publish path.
@@ -172,32 +174,30 @@ func (s *Service) Search(ctx context.Context, p *policies.Principal, q SearchQue
 	if strings.TrimSpace(q.Q) == "" {
 		return s.list(ctx, argsOf(sc), q, page)
 	}
-	a := argsOf(sc)
-	params := queries.CatalogSearchParams{Q: q.Q, ScopeAll: a.all, ScopeInternal: a.internal, ScopeProjectIds: a.projects,
-		ScopeGroupIds: a.groups, Namespaces: lowerAll(q.Namespaces), Systems: nonNil(q.Providers),
-		RowOffset: int32(min(offset, math.MaxInt32)), RowLimit: int32(limit)}
-	rows, err := s.catalog().CatalogSearch(ctx, params)
+	list, err := s.ranked(ctx, q.Q, lowerAll(q.Namespaces), nonNil(q.Providers))
 	if err != nil {
 		return Page{}, fmt.Errorf("search modules: %w", err)
 	}
-	if len(rows) == 0 && offset > 0 {
-		// Past the last page: the total still comes from the first.
-		params.RowOffset, params.RowLimit = 0, 1
-		if rows, err = s.catalog().CatalogSearch(ctx, params); err != nil {
-			return Page{}, fmt.Errorf("search modules: %w", err)
-		}
-		page.Total = 0
-		if len(rows) > 0 {
-			page.Total = int(rows[0].Total)
-		}
+	ids, total := readablePage(list, sc, offset, limit)
+	page.Total = total
+	page.More = offset+len(ids) < total
+	if len(ids) == 0 {
 		return page, nil
 	}
-	page.Total = 0
-	for _, r := range rows {
-		page.Modules = append(page.Modules, outlineOf(r.CatalogModule))
-		page.Total = int(r.Total)
+	rows, err := s.catalog().CatalogModulesByID(ctx, ids)
+	if err != nil {
+		return Page{}, fmt.Errorf("search modules: %w", err)
 	}
-	page.More = offset+len(page.Modules) < page.Total
+	byID := make(map[int64]queries.CatalogModule, len(rows))
+	for _, r := range rows {
+		byID[r.CatalogModule.ID] = r.CatalogModule
+	}
+	for _, id := range ids {
+		// A module deleted since the ranking is left out of this page.
+		if c, ok := byID[id]; ok {
+			page.Modules = append(page.Modules, outlineOf(c))
+		}
+	}
 	return page, nil
 }
 

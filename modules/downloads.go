@@ -53,8 +53,11 @@ func (s *Service) FlushDownloads(ctx context.Context) error {
 			s.counter.counts[id] += n
 		}
 		s.counter.mu.Unlock()
+		return err
 	}
-	return err
+	// Downloads break ties in search ranking.
+	s.rankings.Clear()
+	return nil
 }
 
 // RunCounter flushes download counts every interval until ctx ends, then

@@ -78,6 +78,7 @@ func (s *Service) systemsNamed(ctx context.Context, namespace, name string) ([]s
 func (s *Service) ForgetLookups() {
 	s.lookups.Clear()
 	s.systems.Clear()
+	s.rankings.Clear()
 }
 
 // ObserveLookups reports every lookup cache hit or miss to fn (metrics).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/cairn-registry/cairn/blobs"
 	"github.com/cairn-registry/cairn/errs"
@@ -56,6 +57,9 @@ type Service struct {
 	lookups   *cache.Cache[string, []*Module]
 	// systems are the systems of each namespace/name (Systems).
 	systems *cache.Cache[string, []string]
+	// rankings are searches' ranked matches per query (ranked.go).
+	rankings      *cache.Cache[string, []rankedMatch]
+	rankingFlight singleflight.Group
 	// autoPublish publishes Terrareg uploads at once.
 	autoPublish bool
 	// analytics buffers Terrareg's module analytics (analytics.go);
@@ -73,7 +77,8 @@ func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, links *
 	}
 	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), links: links, maxUpload: maxUpload, limits: lim,
 		counter: newDownloadCounter(), lookups: cache.New[string, []*Module](lookupTTL, maxCachedLookups),
-		systems: cache.New[string, []string](lookupTTL, maxCachedLookups)}
+		systems:  cache.New[string, []string](lookupTTL, maxCachedLookups),
+		rankings: cache.New[string, []rankedMatch](rankedTTL, maxRankedQueries)}
 }
 
 // Blobs is the store archives live in.

@@ -2,6 +2,8 @@ package policies
 
 import (
 	"context"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -169,4 +171,42 @@ func BenchmarkCheck100k(b *testing.B) {
 		}
 	})
 	b.ReportMetric(bench100k.load.Seconds(), "load-s")
+}
+
+// TestDomainIndexFollowsCasbin applies a random sequence of membership
+// changes and checks that the subject → domains index ReadableScope reads
+// always agrees with casbin's own (slow) GetDomainsForUser.
+func TestDomainIndexFollowsCasbin(t *testing.T) {
+	en, err := NewEnforcer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	levels := []int32{10, 20, 30, 40, 50}
+	for i := range 2000 {
+		uid, id, level := int64(r.IntN(20)+1), int64(r.IntN(15)+1), levels[r.IntN(len(levels))]
+		var gid, pid *int64
+		if r.IntN(2) == 0 {
+			gid = &id
+		} else {
+			pid = &id
+		}
+		op := "add"
+		if r.IntN(3) == 0 {
+			op = "del"
+		}
+		if err := en.ApplyMember(op, uid, gid, pid, level); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 != 99 {
+			continue
+		}
+		for u := int64(1); u <= 20; u++ {
+			want, _ := en.cur.Load().GetDomainsForUser(userSubject(u))
+			want = slices.Compact(slices.Sorted(slices.Values(want)))
+			if got := en.cur.Load().domains.of(userSubject(u)); !slices.Equal(got, want) {
+				t.Fatalf("after %d changes, user %d: index has %v, casbin %v", i+1, u, got, want)
+			}
+		}
+	}
 }

@@ -31,7 +31,7 @@ func (z *Authorizer) ReadableScope(p *Principal) Scope {
 		}
 		s := Scope{Internal: true}
 		sub := userSubject(p.UserID)
-		doms, _ := z.e.cur.Load().GetDomainsForUser(sub)
+		doms := z.e.cur.Load().domains.of(sub)
 		seen := map[string]bool{}
 		for _, dom := range doms {
 			if seen[dom] || !z.e.enforce(sub, dom, ReadPackage) {
@@ -66,4 +66,25 @@ func (s *Scope) add(dom string) {
 	case "p":
 		s.ProjectIDs = append(s.ProjectIDs, n)
 	}
+}
+
+// Readable reports whether the scope includes a project of visibility vis
+// in the group whose traversal ids are given (top-level group first). It is
+// the rule of SQL's cairn_scope_readable (migration 00005), for lists
+// filtered in memory; TestScopeReadableAgreesWithSQL keeps the two equal.
+func (s Scope) Readable(vis Visibility, projectID int64, groupTraversal []int64) bool {
+	switch {
+	case s.None:
+		return false
+	case s.All, vis == Public, s.Internal && vis == Internal:
+		return true
+	case slices.Contains(s.ProjectIDs, projectID):
+		return true
+	}
+	for _, g := range groupTraversal {
+		if slices.Contains(s.GroupIDs, g) {
+			return true
+		}
+	}
+	return false
 }

@@ -34,40 +34,36 @@ WHERE m.latest_version_id IS NOT NULL
   AND (@name::text = '' OR m.name = @name::text)
   AND (cardinality(@systems::text[]) = 0 OR m.system = ANY (@systems::text[]));
 
--- name: CatalogSearch :many
--- A page of modules matching q: its words begin words of the module's search
--- document (cairn_search_query), or q occurs in the name
--- (cairn_name_pattern). Ranked: modules named q (spaces read as '-'), then
--- those whose name begins with q, each by downloads; then the others by text
--- rank, then downloads. Last ties go by name, namespace and system. total
--- counts every match. The functions of q fold into constants when the query
--- is planned with its arguments, which catalog queries always are.
-WITH matches AS MATERIALIZED (
-    SELECT m.id,
-           m.name = regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g') AS exact,
-           starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) AS prefix,
-           CASE WHEN starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) THEN 0
-                ELSE coalesce(ts_rank(m.search, cairn_search_query(@q::text)), 0) END AS rank,
-           coalesce(t.downloads, 0) AS downloads, m.name, m.namespace_key, m.system
-    FROM terraform_modules m
-    JOIN projects p ON p.id = m.project_id
-    JOIN groups g ON g.id = p.group_id
-    LEFT JOIN module_download_totals t ON t.module_id = m.id
-    WHERE m.latest_version_id IS NOT NULL
-      AND (m.search @@ cairn_search_query(@q::text) OR m.name LIKE cairn_name_pattern(@q::text))
-      AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,
-            @scope_all::boolean, @scope_internal::boolean, @scope_project_ids::bigint[], @scope_group_ids::bigint[])
-      AND (cardinality(@namespaces::text[]) = 0 OR m.namespace_key = ANY (@namespaces::text[]))
-      AND (cardinality(@systems::text[]) = 0 OR m.system = ANY (@systems::text[]))
-), page AS (
-    SELECT * FROM matches
-    ORDER BY exact DESC, prefix DESC, rank DESC, downloads DESC, name, namespace_key, system, id
-    LIMIT @row_limit OFFSET @row_offset
-)
-SELECT sqlc.embed(c), (SELECT count(*) FROM matches) AS total
-FROM page JOIN catalog_modules c ON c.id = page.id
-ORDER BY page.exact DESC, page.prefix DESC, page.rank DESC, page.downloads DESC,
-         page.name, page.namespace_key, page.system, page.id;
+-- name: CatalogRanked :many
+-- Every module matching q, best first, whoever may read it: its words begin
+-- words of the module's search document (cairn_search_query), or q occurs in
+-- the name (cairn_name_pattern). Ranked: modules named q (spaces read as
+-- '-'), then those whose name begins with q, each by downloads; then the
+-- others by text rank, then downloads. Last ties go by name, namespace and
+-- system. Each row carries what policies.Scope.Readable decides on (the
+-- project, its visibility and its group's chain): modules.Service.Search
+-- caches this list per query and filters it per principal, so a search
+-- costs no ranking while the list is cached. The functions of q fold into
+-- constants when the query is planned with its arguments, which catalog
+-- queries always are.
+SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids
+FROM terraform_modules m
+JOIN projects p ON p.id = m.project_id
+JOIN groups g ON g.id = p.group_id
+LEFT JOIN module_download_totals t ON t.module_id = m.id
+WHERE m.latest_version_id IS NOT NULL
+  AND (m.search @@ cairn_search_query(@q::text) OR m.name LIKE cairn_name_pattern(@q::text))
+  AND (cardinality(@namespaces::text[]) = 0 OR m.namespace_key = ANY (@namespaces::text[]))
+  AND (cardinality(@systems::text[]) = 0 OR m.system = ANY (@systems::text[]))
+ORDER BY m.name = regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g') DESC,
+         starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) DESC,
+         CASE WHEN starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) THEN 0
+              ELSE coalesce(ts_rank(m.search, cairn_search_query(@q::text)), 0) END DESC,
+         coalesce(t.downloads, 0) DESC, m.name, m.namespace_key, m.system, m.id;
+
+-- name: CatalogModulesByID :many
+-- The catalog rows of the given modules, in no particular order.
+SELECT sqlc.embed(c) FROM catalog_modules c WHERE c.id = ANY (@ids::bigint[]);
 
 -- name: CatalogFacets :many
 -- How many readable modules match q (all of them when q has no words) per

@@ -192,6 +192,52 @@ func (q *Queries) CatalogList(ctx context.Context, arg CatalogListParams) ([]Cat
 	return items, nil
 }
 
+const catalogModulesByID = `-- name: CatalogModulesByID :many
+SELECT c.id, c.name, c.system, c.description, c.owner, c.downloads, c.namespace_id, c.namespace, c.namespace_name, c.project_id, c.project_path, c.project_visibility, c.project_group_id, c.version_id, c.version, c.published_at FROM catalog_modules c WHERE c.id = ANY ($1::bigint[])
+`
+
+type CatalogModulesByIDRow struct {
+	CatalogModule CatalogModule
+}
+
+// The catalog rows of the given modules, in no particular order.
+func (q *Queries) CatalogModulesByID(ctx context.Context, ids []int64) ([]CatalogModulesByIDRow, error) {
+	rows, err := q.db.Query(ctx, catalogModulesByID, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CatalogModulesByIDRow{}
+	for rows.Next() {
+		var i CatalogModulesByIDRow
+		if err := rows.Scan(
+			&i.CatalogModule.ID,
+			&i.CatalogModule.Name,
+			&i.CatalogModule.System,
+			&i.CatalogModule.Description,
+			&i.CatalogModule.Owner,
+			&i.CatalogModule.Downloads,
+			&i.CatalogModule.NamespaceID,
+			&i.CatalogModule.Namespace,
+			&i.CatalogModule.NamespaceName,
+			&i.CatalogModule.ProjectID,
+			&i.CatalogModule.ProjectPath,
+			&i.CatalogModule.ProjectVisibility,
+			&i.CatalogModule.ProjectGroupID,
+			&i.CatalogModule.VersionID,
+			&i.CatalogModule.Version,
+			&i.CatalogModule.PublishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const catalogMostDownloadedThisWeek = `-- name: CatalogMostDownloadedThisWeek :many
 SELECT c.id, c.name, c.system, c.description, c.owner, c.downloads, c.namespace_id, c.namespace, c.namespace_name, c.project_id, c.project_path, c.project_visibility, c.project_group_id, c.version_id, c.version, c.published_at, w.downloads AS week_downloads
 FROM (SELECT v.module_id, sum(d.count)::bigint AS downloads
@@ -389,96 +435,61 @@ func (q *Queries) CatalogNamespaces(ctx context.Context, arg CatalogNamespacesPa
 	return items, nil
 }
 
-const catalogSearch = `-- name: CatalogSearch :many
-WITH matches AS MATERIALIZED (
-    SELECT m.id,
-           m.name = regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g') AS exact,
-           starts_with(m.name, regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g')) AS prefix,
-           CASE WHEN starts_with(m.name, regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g')) THEN 0
-                ELSE coalesce(ts_rank(m.search, cairn_search_query($1::text)), 0) END AS rank,
-           coalesce(t.downloads, 0) AS downloads, m.name, m.namespace_key, m.system
-    FROM terraform_modules m
-    JOIN projects p ON p.id = m.project_id
-    JOIN groups g ON g.id = p.group_id
-    LEFT JOIN module_download_totals t ON t.module_id = m.id
-    WHERE m.latest_version_id IS NOT NULL
-      AND (m.search @@ cairn_search_query($1::text) OR m.name LIKE cairn_name_pattern($1::text))
-      AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,
-            $2::boolean, $3::boolean, $4::bigint[], $5::bigint[])
-      AND (cardinality($6::text[]) = 0 OR m.namespace_key = ANY ($6::text[]))
-      AND (cardinality($7::text[]) = 0 OR m.system = ANY ($7::text[]))
-), page AS (
-    SELECT id, exact, prefix, rank, downloads, name, namespace_key, system FROM matches
-    ORDER BY exact DESC, prefix DESC, rank DESC, downloads DESC, name, namespace_key, system, id
-    LIMIT $9 OFFSET $8
-)
-SELECT c.id, c.name, c.system, c.description, c.owner, c.downloads, c.namespace_id, c.namespace, c.namespace_name, c.project_id, c.project_path, c.project_visibility, c.project_group_id, c.version_id, c.version, c.published_at, (SELECT count(*) FROM matches) AS total
-FROM page JOIN catalog_modules c ON c.id = page.id
-ORDER BY page.exact DESC, page.prefix DESC, page.rank DESC, page.downloads DESC,
-         page.name, page.namespace_key, page.system, page.id
+const catalogRanked = `-- name: CatalogRanked :many
+SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids
+FROM terraform_modules m
+JOIN projects p ON p.id = m.project_id
+JOIN groups g ON g.id = p.group_id
+LEFT JOIN module_download_totals t ON t.module_id = m.id
+WHERE m.latest_version_id IS NOT NULL
+  AND (m.search @@ cairn_search_query($1::text) OR m.name LIKE cairn_name_pattern($1::text))
+  AND (cardinality($2::text[]) = 0 OR m.namespace_key = ANY ($2::text[]))
+  AND (cardinality($3::text[]) = 0 OR m.system = ANY ($3::text[]))
+ORDER BY m.name = regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g') DESC,
+         starts_with(m.name, regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g')) DESC,
+         CASE WHEN starts_with(m.name, regexp_replace(lower(btrim($1::text)), '\s+', '-', 'g')) THEN 0
+              ELSE coalesce(ts_rank(m.search, cairn_search_query($1::text)), 0) END DESC,
+         coalesce(t.downloads, 0) DESC, m.name, m.namespace_key, m.system, m.id
 `
 
-type CatalogSearchParams struct {
-	Q               string
-	ScopeAll        bool
-	ScopeInternal   bool
-	ScopeProjectIds []int64
-	ScopeGroupIds   []int64
-	Namespaces      []string
-	Systems         []string
-	RowOffset       int32
-	RowLimit        int32
+type CatalogRankedParams struct {
+	Q          string
+	Namespaces []string
+	Systems    []string
 }
 
-type CatalogSearchRow struct {
-	CatalogModule CatalogModule
-	Total         int64
+type CatalogRankedRow struct {
+	ID                int64
+	ProjectID         int64
+	ProjectVisibility string
+	GroupTraversalIds []int64
 }
 
-// A page of modules matching q: its words begin words of the module's search
-// document (cairn_search_query), or q occurs in the name
-// (cairn_name_pattern). Ranked: modules named q (spaces read as '-'), then
-// those whose name begins with q, each by downloads; then the others by text
-// rank, then downloads. Last ties go by name, namespace and system. total
-// counts every match. The functions of q fold into constants when the query
-// is planned with its arguments, which catalog queries always are.
-func (q *Queries) CatalogSearch(ctx context.Context, arg CatalogSearchParams) ([]CatalogSearchRow, error) {
-	rows, err := q.db.Query(ctx, catalogSearch,
-		arg.Q,
-		arg.ScopeAll,
-		arg.ScopeInternal,
-		arg.ScopeProjectIds,
-		arg.ScopeGroupIds,
-		arg.Namespaces,
-		arg.Systems,
-		arg.RowOffset,
-		arg.RowLimit,
-	)
+// Every module matching q, best first, whoever may read it: its words begin
+// words of the module's search document (cairn_search_query), or q occurs in
+// the name (cairn_name_pattern). Ranked: modules named q (spaces read as
+// '-'), then those whose name begins with q, each by downloads; then the
+// others by text rank, then downloads. Last ties go by name, namespace and
+// system. Each row carries what policies.Scope.Readable decides on (the
+// project, its visibility and its group's chain): modules.Service.Search
+// caches this list per query and filters it per principal, so a search
+// costs no ranking while the list is cached. The functions of q fold into
+// constants when the query is planned with its arguments, which catalog
+// queries always are.
+func (q *Queries) CatalogRanked(ctx context.Context, arg CatalogRankedParams) ([]CatalogRankedRow, error) {
+	rows, err := q.db.Query(ctx, catalogRanked, arg.Q, arg.Namespaces, arg.Systems)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CatalogSearchRow{}
+	items := []CatalogRankedRow{}
 	for rows.Next() {
-		var i CatalogSearchRow
+		var i CatalogRankedRow
 		if err := rows.Scan(
-			&i.CatalogModule.ID,
-			&i.CatalogModule.Name,
-			&i.CatalogModule.System,
-			&i.CatalogModule.Description,
-			&i.CatalogModule.Owner,
-			&i.CatalogModule.Downloads,
-			&i.CatalogModule.NamespaceID,
-			&i.CatalogModule.Namespace,
-			&i.CatalogModule.NamespaceName,
-			&i.CatalogModule.ProjectID,
-			&i.CatalogModule.ProjectPath,
-			&i.CatalogModule.ProjectVisibility,
-			&i.CatalogModule.ProjectGroupID,
-			&i.CatalogModule.VersionID,
-			&i.CatalogModule.Version,
-			&i.CatalogModule.PublishedAt,
-			&i.Total,
+			&i.ID,
+			&i.ProjectID,
+			&i.ProjectVisibility,
+			&i.GroupTraversalIds,
 		); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,110 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cairn-registry/cairn/policies"
+	"github.com/cairn-registry/cairn/projects"
+)
+
+// TestScopeReadableAgreesWithSQL checks policies.Scope.Readable, which
+// filters ranked searches in memory, against cairn_scope_readable, which
+// filters lists in SQL, over every combination that matters.
+func TestScopeReadableAgreesWithSQL(t *testing.T) {
+	f := newCatalogFixture(t)
+	scopes := []policies.Scope{
+		{All: true}, {}, {Internal: true},
+		{ProjectIDs: []int64{7}}, {GroupIDs: []int64{3}}, {GroupIDs: []int64{9}},
+		{Internal: true, ProjectIDs: []int64{8, 7}, GroupIDs: []int64{5, 3}},
+	}
+	type project struct {
+		vis       policies.Visibility
+		id        int64
+		traversal []int64
+	}
+	var cases []project
+	for _, vis := range []policies.Visibility{policies.Public, policies.Internal, policies.Private} {
+		for _, id := range []int64{7, 11} {
+			for _, tr := range [][]int64{{3}, {1, 3}, {1, 2}, {9, 10, 11}, {}} {
+				cases = append(cases, project{vis, id, tr})
+			}
+		}
+	}
+	n := 0
+	for _, sc := range scopes {
+		a := argsOf(sc)
+		for _, c := range cases {
+			var want bool
+			if err := f.db.QueryRow(context.Background(), "SELECT cairn_scope_readable($1, $2, $3, $4, $5, $6, $7)",
+				string(c.vis), c.id, c.traversal, a.all, a.internal, a.projects, a.groups).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			if got := sc.Readable(c.vis, c.id, c.traversal); got != want {
+				t.Errorf("scope %+v, project %+v: Readable = %v, SQL says %v", sc, c, got, want)
+			}
+			n++
+		}
+	}
+	if n != len(scopes)*30 {
+		t.Fatalf("compared %d cases", n)
+	}
+	if (policies.Scope{None: true, All: true}).Readable(policies.Public, 1, nil) {
+		t.Error("the empty scope reads a public project")
+	}
+}
+
+// TestRankedSearchFollowsChanges checks that a cached ranking never shows
+// what changed since: a module published after the first search is found
+// at once, a project made private disappears for those who may no longer
+// read it within a second (the cairn_modules notification), and a member
+// still finds it; paging and totals come from the filtered list.
+func TestRankedSearchFollowsChanges(t *testing.T) {
+	f := newCatalogFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.svc.Follow(ctx, f.db, slog.New(slog.DiscardHandler))
+	f.project("acme", "net", "public")
+	for i := range 5 {
+		f.publish("acme/net", fmt.Sprintf("vpc-%d", i), "aws", "1.0.0", "network")
+	}
+	anon := policies.AnonymousPrincipal
+	if got := f.search(anon, SearchQuery{Q: "vpc"}); len(got) != 5 {
+		t.Fatalf("anonymous finds %v", got)
+	}
+	f.publish("acme/net", "vpc-9", "aws", "1.0.0", "network")
+	if got := f.search(anon, SearchQuery{Q: "vpc"}); !slices.Contains(got, "acme/vpc-9/aws") {
+		t.Fatalf("a module published after the ranking was cached is missing: %v", got)
+	}
+	page, err := f.svc.Search(ctx, anon, SearchQuery{Q: "vpc", Offset: 4, Limit: 4})
+	if err != nil || page.Total != 6 || len(page.Modules) != 2 || page.More {
+		t.Fatalf("page 2 = %+v, %v", page, err)
+	}
+
+	pr, err := f.tenancy.ProjectByPath(ctx, f.admin, "acme/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := "private"
+	if _, err := f.tenancy.UpdateProject(ctx, f.admin, pr, projects.ProjectUpdate{Visibility: &private}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		got := f.search(anon, SearchQuery{Q: "vpc"})
+		if len(got) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a second after the project became private, anonymous still finds %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := f.search(f.admin, SearchQuery{Q: "vpc"}); len(got) != 6 {
+		t.Fatalf("the administrator finds %v", got)
+	}
+}
