@@ -223,7 +223,7 @@ var Vars = []Var{
 	{"CAIRN_TERRAREG_AUTO_PUBLISH", "terrareg-auto-publish", "false", "publish module versions uploaded through Terrareg's upload API at once (Terrareg's AUTO_PUBLISH_MODULE_VERSIONS); otherwise they wait for .../publish"},
 	{"CAIRN_GIT_PROVIDERS", "git-providers", "", "Terrareg's git providers (its GIT_PROVIDER_CONFIG format): a JSON list of {\"name\", \"base_url\", \"clone_url\", \"browse_url\", \"git_path\"} URL templates, listed by /v1/terrareg/git_providers and chosen by id (1, 2, ...) in module provider settings"},
 	{"CAIRN_SECRET_KEY", "secret-key", "", "32 or more random bytes, base64- or hex-encoded (e.g. openssl rand -base64 32), sealing the git credentials and webhook secrets stored for git-backed modules; unset: none can be stored. Keep it secret and keep it: changing it makes stored ones unreadable"},
-	{"CAIRN_METRICS_LISTEN", "metrics-listen", "", "host:port of a separate plain-HTTP listener serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9090); empty: off. Keep it off the public network"},
+	{"CAIRN_METRICS_LISTEN", "metrics-listen", "", "host:port of a separate plain-HTTP listener serving Prometheus metrics at /metrics and Go profiles at /debug/pprof/ (e.g. 127.0.0.1:9090); empty: off. Keep it off the public network"},
 }
 
 // Load reads the environment (through getenv, os.Getenv when nil), lets flags

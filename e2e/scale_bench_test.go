@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -204,6 +205,33 @@ func BenchmarkScale100k(b *testing.B) {
 	addr := testenv.FreeAddr(b)
 	env := map[string]string{"CAIRN_DATA_DIR": b.TempDir(), "CAIRN_DATABASE_URL": dbURL, "CAIRN_LISTEN": addr,
 		"CAIRN_PUBLIC_URL": "https://" + addr, "CAIRN_LOG_LEVEL": "warn"}
+	// CAIRN_BENCH_SCALE_PROFILE=DIR saves a 5 s CPU profile of the server
+	// from the middle of each measured endpoint, and its heap at the end
+	// (go tool pprof DIR/NAME.pprof).
+	profileDir := os.Getenv("CAIRN_BENCH_SCALE_PROFILE")
+	metricsAddr := testenv.FreeAddr(b)
+	if profileDir != "" {
+		env["CAIRN_METRICS_LISTEN"] = metricsAddr
+	}
+	profile := func(name string) func() {
+		if profileDir == "" {
+			return func() {}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(dur / 4)
+			resp, err := http.Get("http://" + metricsAddr + "/debug/pprof/profile?seconds=5")
+			if err != nil {
+				b.Logf("profile %s: %v", name, err)
+				return
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			os.WriteFile(filepath.Join(profileDir, name+".pprof"), data, 0o644)
+		}()
+		return func() { <-done }
+	}
 	t0 = time.Now()
 	proc := testenv.StartCairn(b, env)
 	startup := time.Since(t0)
@@ -257,24 +285,45 @@ func BenchmarkScale100k(b *testing.B) {
 	}
 
 	b.ResetTimer()
+	stop := profile("versions-random")
 	versions := load(client, conc, dur, randomReq(admin, func(r *rand.Rand) string { return "/v1/modules/" + module(r) + "/versions" }), 200)
+	stop()
+	stop = profile("download-random")
 	download := load(client, conc, dur, randomReq(admin, func(r *rand.Rand) string { return "/v1/modules/" + module(r) + "/1.9.0/download" }), 204)
+	stop()
+	stop = profile("versions-zipf")
 	versionsZipf := load(client, conc, dur, randomReq(admin, func(f func(*rand.Rand) string) func(*rand.Rand) string {
 		return func(r *rand.Rand) string { return "/v1/modules/" + f(r) + "/versions" }
 	}(zipfModule())), 200)
+	stop()
+	stop = profile("download-zipf")
 	downloadZipf := load(client, conc, dur, randomReq(admin, func(f func(*rand.Rand) string) func(*rand.Rand) string {
 		return func(r *rand.Rand) string { return "/v1/modules/" + f(r) + "/1.9.0/download" }
 	}(zipfModule())), 204)
+	stop()
+	stop = profile("search")
 	search := loadP95(client, conc, dur, randomReq(secret, func(r *rand.Rand) string {
 		return "/v1/modules/search?limit=10&q=" + strings.ReplaceAll(queries[r.IntN(len(queries))], " ", "+")
 	}), 200)
+	stop()
 	// Searches that miss the ranking cache: "<word>-<n>" for 19,940 distinct
 	// queries (each matching a handful of modules), never repeated in a run.
+	stop = profile("search-distinct")
 	searchDistinct := loadP95(client, conc, dur, randomReq(secret, func(r *rand.Rand) string {
 		return fmt.Sprintf("/v1/modules/search?limit=10&q=%s-%d", scaleWords[r.IntN(len(scaleWords))], r.IntN(997))
 	}), 200)
+	stop()
+	stop = profile("page")
 	page := loadP95(client, conc, dur, randomReq("", func(r *rand.Rand) string { return "/modules/" + publicModule(r) }), 200)
+	stop()
 	b.StopTimer()
+	if profileDir != "" { // and what the heap holds after every endpoint
+		if resp, err := http.Get("http://" + metricsAddr + "/debug/pprof/heap"); err == nil {
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			os.WriteFile(filepath.Join(profileDir, "heap.pprof"), data, 0o644)
+		}
+	}
 	rssEnd := rss(b, proc.Cmd.Process.Pid)
 	peak := peakRSS(b, proc.Cmd.Process.Pid)
 

@@ -368,16 +368,32 @@ type VersionInfo struct {
 	Owner       string
 	// Downloads counts every download of the module.
 	Downloads int64
+	// Summary is the module's DownloadSummary (PageInfo only).
+	Summary DownloadSummary
 }
 
 // VersionInfo reads what a details page shows of version v. The caller has
 // authorised the module (Find).
 func (s *Service) VersionInfo(ctx context.Context, v Version) (VersionInfo, error) {
-	r, err := queries.New(s.db).CatalogVersionInfo(ctx, v.ID)
+	return s.versionInfo(ctx, v, false)
+}
+
+// PageInfo is VersionInfo with the module's DownloadSummary, in one query
+// (a module page's head).
+func (s *Service) PageInfo(ctx context.Context, v Version) (VersionInfo, error) {
+	return s.versionInfo(ctx, v, true)
+}
+
+func (s *Service) versionInfo(ctx context.Context, v Version, summary bool) (VersionInfo, error) {
+	r, err := queries.New(s.db).CatalogVersionInfo(ctx, queries.CatalogVersionInfoParams{VersionID: v.ID, WithSummary: summary})
 	if err != nil {
 		return VersionInfo{}, fmt.Errorf("version %d details: %w", v.ID, err)
 	}
-	return VersionInfo{Description: r.Description, Owner: r.Owner, Downloads: r.Downloads}, nil
+	info := VersionInfo{Description: r.Description, Owner: r.Owner, Downloads: r.Downloads}
+	if summary {
+		info.Summary = DownloadSummary{Week: r.Week, Month: r.Month, Year: r.Year, Total: r.Total}
+	}
+	return info, nil
 }
 
 // Narrowed pages q's modules of one namespace (and, if given, one name) in

@@ -40,13 +40,9 @@ func (s *Service) lookup(ctx context.Context, namespace, name, system string) ([
 	if err != nil {
 		return nil, err
 	}
-	mods := make([]*Module, 0, len(rows))
-	for _, row := range rows {
-		m, err := moduleFromRow(row)
-		if err != nil {
-			return nil, err
-		}
-		mods = append(mods, m)
+	mods, err := modulesFromRows(rows)
+	if err != nil {
+		return nil, err
 	}
 	s.lookups.Put(gen, key, mods, now, time.Time{})
 	return mods, nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unique"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -146,26 +147,43 @@ type Settings struct {
 	Verified              bool
 }
 
-func moduleFromRow(row queries.ModulesInNamespaceRow) (*Module, error) {
-	m := &Module{ID: row.ID, ProjectID: row.ProjectID, NamespaceID: row.NamespaceID, Name: row.Name, System: row.System,
-		Namespace: row.NamespacePath, ProjectPath: row.ProjectPath, ProjectVisibility: row.ProjectVisibility, CreatedAt: row.CreatedAt,
-		Resource:   policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds),
-		Redirected: row.Redirected,
-		Settings: Settings{GitProviderID: row.GitProviderID, RepoBaseURLTemplate: row.RepoBaseUrlTemplate,
-			RepoCloneURLTemplate: row.RepoCloneUrlTemplate, RepoBrowseURLTemplate: row.RepoBrowseUrlTemplate,
-			GitTagFormat: row.GitTagFormat, GitPath: row.GitPath, ArchiveGitPath: row.ArchiveGitPath, Verified: row.Verified}}
-	var all []Version
-	if err := json.Unmarshal(row.Versions, &all); err != nil {
-		return nil, fmt.Errorf("module %d versions: %w", row.ID, err)
-	}
-	for _, v := range all {
+// modulesFromRows assembles the modules of a lookup from its rows (one per
+// version, grouped by module). Identical provider lists are decoded once
+// and shared, as are the small repeated strings: cached lookups stay small.
+func modulesFromRows(rows []queries.ModulesInNamespaceRow) ([]*Module, error) {
+	var mods []*Module
+	providers := map[string][]Provider{}
+	for _, row := range rows {
+		if len(mods) == 0 || mods[len(mods)-1].ID != row.ID {
+			mods = append(mods, &Module{ID: row.ID, ProjectID: row.ProjectID, NamespaceID: row.NamespaceID, Name: row.Name, System: row.System,
+				Namespace: row.NamespacePath, ProjectPath: row.ProjectPath, ProjectVisibility: row.ProjectVisibility, CreatedAt: row.CreatedAt,
+				Resource:   policies.ProjectResourceOf(row.ProjectID, policies.Visibility(row.ProjectVisibility), row.GroupTraversalIds),
+				Redirected: row.Redirected,
+				Settings: Settings{GitProviderID: row.GitProviderID, RepoBaseURLTemplate: row.RepoBaseUrlTemplate,
+					RepoCloneURLTemplate: row.RepoCloneUrlTemplate, RepoBrowseURLTemplate: row.RepoBrowseUrlTemplate,
+					GitTagFormat: row.GitTagFormat, GitPath: row.GitPath, ArchiveGitPath: row.ArchiveGitPath, Verified: row.Verified}})
+		}
+		if row.VersionID == nil {
+			continue // a module without versions
+		}
+		m := mods[len(mods)-1]
+		provs, ok := providers[string(row.Providers)]
+		if !ok {
+			if err := json.Unmarshal(row.Providers, &provs); err != nil {
+				return nil, fmt.Errorf("module %d version %d providers: %w", row.ID, *row.VersionID, err)
+			}
+			providers[string(row.Providers)] = provs
+		}
+		v := Version{ID: *row.VersionID, Version: unique.Make(*row.Version).Value(), IsPrerelease: *row.IsPrerelease,
+			BlobKey: *row.BlobKey, ArchiveFormat: unique.Make(*row.ArchiveFormat).Value(), Sha256: *row.Sha256, Size: *row.Size,
+			Providers: provs, PublishedBy: unique.Make(*row.PublishedBy).Value(), Published: *row.Published, CreatedAt: *row.VersionCreatedAt}
 		if v.Published {
 			m.Versions = append(m.Versions, v)
 		} else {
 			m.Unpublished = append(m.Unpublished, v)
 		}
 	}
-	return m, nil
+	return mods, nil
 }
 
 // AnyVersion returns one version of m by its exact string, published or

@@ -143,11 +143,23 @@ LIMIT 1;
 
 -- name: CatalogVersionInfo :one
 -- What a details page shows of one version beside its metadata: its
--- description and owner (by the rules of the search document) and the
--- module's downloads.
-SELECT cairn_module_description(v.metadata)::text AS description,
-       cairn_module_owner(v.metadata)::text AS owner,
-       coalesce(t.downloads, 0)::bigint AS downloads
+-- description and owner (by the rules of the search document: the latest
+-- version's are kept on the module by trigger, others' are derived here)
+-- and the module's downloads; with_summary adds the counts a module page
+-- shows (ModuleDownloadSummary's, summed from module_downloads only then).
+SELECT CASE WHEN m.latest_version_id = v.id THEN m.description ELSE cairn_module_description(v.metadata) END::text AS description,
+       CASE WHEN m.latest_version_id = v.id THEN m.owner ELSE cairn_module_owner(v.metadata) END::text AS owner,
+       coalesce(t.downloads, 0)::bigint AS downloads,
+       s.week, s.month, s.year, s.total
 FROM module_versions v
+JOIN terraform_modules m ON m.id = v.module_id
 LEFT JOIN module_download_totals t ON t.module_id = v.module_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint AS week,
+           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 30), 0)::bigint AS month,
+           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 365), 0)::bigint AS year,
+           coalesce(sum(d.count), 0)::bigint AS total
+    FROM module_downloads d JOIN module_versions mv ON mv.id = d.module_version_id
+    WHERE @with_summary::boolean AND mv.module_id = v.module_id
+) s
 WHERE v.id = @version_id;

@@ -550,26 +550,55 @@ func (q *Queries) CatalogStats(ctx context.Context, arg CatalogStatsParams) (Cat
 }
 
 const catalogVersionInfo = `-- name: CatalogVersionInfo :one
-SELECT cairn_module_description(v.metadata)::text AS description,
-       cairn_module_owner(v.metadata)::text AS owner,
-       coalesce(t.downloads, 0)::bigint AS downloads
+SELECT CASE WHEN m.latest_version_id = v.id THEN m.description ELSE cairn_module_description(v.metadata) END::text AS description,
+       CASE WHEN m.latest_version_id = v.id THEN m.owner ELSE cairn_module_owner(v.metadata) END::text AS owner,
+       coalesce(t.downloads, 0)::bigint AS downloads,
+       s.week, s.month, s.year, s.total
 FROM module_versions v
+JOIN terraform_modules m ON m.id = v.module_id
 LEFT JOIN module_download_totals t ON t.module_id = v.module_id
-WHERE v.id = $1
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint AS week,
+           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 30), 0)::bigint AS month,
+           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 365), 0)::bigint AS year,
+           coalesce(sum(d.count), 0)::bigint AS total
+    FROM module_downloads d JOIN module_versions mv ON mv.id = d.module_version_id
+    WHERE $1::boolean AND mv.module_id = v.module_id
+) s
+WHERE v.id = $2
 `
+
+type CatalogVersionInfoParams struct {
+	WithSummary bool
+	VersionID   int64
+}
 
 type CatalogVersionInfoRow struct {
 	Description string
 	Owner       string
 	Downloads   int64
+	Week        int64
+	Month       int64
+	Year        int64
+	Total       int64
 }
 
 // What a details page shows of one version beside its metadata: its
-// description and owner (by the rules of the search document) and the
-// module's downloads.
-func (q *Queries) CatalogVersionInfo(ctx context.Context, versionID int64) (CatalogVersionInfoRow, error) {
-	row := q.db.QueryRow(ctx, catalogVersionInfo, versionID)
+// description and owner (by the rules of the search document: the latest
+// version's are kept on the module by trigger, others' are derived here)
+// and the module's downloads; with_summary adds the counts a module page
+// shows (ModuleDownloadSummary's, summed from module_downloads only then).
+func (q *Queries) CatalogVersionInfo(ctx context.Context, arg CatalogVersionInfoParams) (CatalogVersionInfoRow, error) {
+	row := q.db.QueryRow(ctx, catalogVersionInfo, arg.WithSummary, arg.VersionID)
 	var i CatalogVersionInfoRow
-	err := row.Scan(&i.Description, &i.Owner, &i.Downloads)
+	err := row.Scan(
+		&i.Description,
+		&i.Owner,
+		&i.Downloads,
+		&i.Week,
+		&i.Month,
+		&i.Year,
+		&i.Total,
+	)
 	return i, err
 }

@@ -10,7 +10,7 @@ import (
 
 // docsCacheSize bounds how many versions' documentation the pages keep
 // decoded.
-const docsCacheSize = 64
+const docsCacheSize = 256
 
 // docsCache keeps the decoded documentation (modules.Service.Docs) of
 // recently shown versions. What was extracted from a version never changes

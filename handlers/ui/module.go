@@ -241,14 +241,13 @@ func (u *UI) modulePage(c *gin.Context, f found, kind, partPath string) {
 	// What the page head shows beside the documentation, read at once.
 	var info modules.VersionInfo
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { info, err = u.modules.VersionInfo(gctx, v); return })
-	g.Go(func() (err error) { page.Downloads, err = u.modules.DownloadSummary(gctx, mod.ID); return })
+	g.Go(func() (err error) { info, err = u.modules.PageInfo(gctx, v); return })
 	g.Go(func() (err error) { page.Systems, err = u.modules.Systems(gctx, p, mod.Namespace, mod.Name); return })
 	if err := g.Wait(); err != nil {
 		writeError(c, err)
 		return
 	}
-	page.Description, page.Owner = views.PlainText(info.Description), info.Owner
+	page.Description, page.Owner, page.Downloads = views.PlainText(info.Description), info.Owner, info.Summary
 	render(c, http.StatusOK, views.Module(u.chrome(c, page.Title()), page))
 }
 

@@ -18,7 +18,8 @@ import (
 )
 
 // Cache maps keys to values until they expire or the cache is cleared. When
-// it holds max entries it is simply emptied. It is safe for concurrent use.
+// it holds max entries, a new one first evicts the expired and an eighth of
+// the rest (see evict). It is safe for concurrent use.
 type Cache[K comparable, V any] struct {
 	ttl time.Duration
 	max int
@@ -89,10 +90,31 @@ func (c *Cache[K, V]) Put(gen uint64, key K, value V, now, until time.Time) {
 	if gen != c.gen {
 		return
 	}
-	if c.entries == nil || len(c.entries) >= c.max {
+	if c.entries == nil {
 		c.entries = map[K]entry[V]{}
 	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		c.evict(now)
+	}
 	c.entries[key] = entry[V]{value: value, until: until}
+}
+
+// evict makes room when the cache is full: it drops the expired entries,
+// then arbitrary ones (Go's map order) down to seven eighths of max, so a
+// full cache keeps most of what it holds rather than starting over. Called
+// with mu held.
+func (c *Cache[K, V]) evict(now time.Time) {
+	for k, e := range c.entries {
+		if !now.Before(e.until) {
+			delete(c.entries, k)
+		}
+	}
+	for k := range c.entries {
+		if len(c.entries) < c.max-c.max/8 {
+			break
+		}
+		delete(c.entries, k)
+	}
 }
 
 // Clear drops every entry.

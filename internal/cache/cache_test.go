@@ -22,22 +22,37 @@ func TestGetPutExpiry(t *testing.T) {
 }
 
 func TestClearAndCapacity(t *testing.T) {
-	c := New[int, int](time.Minute, 3)
+	c := New[int, int](time.Minute, 80)
 	now := time.Now()
-	for i := range 3 {
+	c.Put(c.Generation(), -1, -1, now, now.Add(time.Second)) // expires first
+	for i := range 79 {
 		c.Put(c.Generation(), i, i, now, time.Time{})
 	}
-	c.Put(c.Generation(), 3, 3, now, time.Time{}) // full: emptied first
-	if _, ok := c.Get(0, now); ok {
-		t.Fatal("a full cache kept its old entries")
+	later := now.Add(2 * time.Second)
+	c.Put(c.Generation(), 0, 0, later, time.Time{}) // present: replaced, nothing evicted
+	if n := c.len(); n != 80 {
+		t.Fatalf("replacing an entry of a full cache left %d entries", n)
 	}
-	if _, ok := c.Get(3, now); !ok {
+	c.Put(c.Generation(), 100, 100, later, time.Time{}) // full: evicts the expired and an eighth
+	if _, ok := c.entries[-1]; ok {
+		t.Fatal("eviction kept an expired entry")
+	}
+	if n := c.len(); n != 70 {
+		t.Fatalf("after eviction the cache holds %d entries, want 69 kept + 1 new", n)
+	}
+	if _, ok := c.Get(100, later); !ok {
 		t.Fatal("the entry put into a full cache is missing")
 	}
 	c.Clear()
-	if _, ok := c.Get(3, now); ok {
+	if _, ok := c.Get(100, later); ok || c.len() != 0 {
 		t.Fatal("Clear left an entry")
 	}
+}
+
+func (c *Cache[K, V]) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
 }
 
 // TestRevokedCredentialNotRecached is the regression test of the finding

@@ -168,6 +168,21 @@ func TestServerMetrics(t *testing.T) {
 		t.Errorf("GET /metrics on the main listener = %d, want 404", r.StatusCode)
 	}
 
+	// Go's profiles: on the metrics listener only.
+	if r, _ := srv.Raw(t, "GET", "/debug/pprof/", nil, ""); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ on the main listener = %d, want 404", r.StatusCode)
+	}
+	pprofURL := strings.TrimSuffix(srv.MetricsURL, "/metrics") + "/debug/pprof/heap?debug=1"
+	if r, err := http.Get(pprofURL); err != nil || r.StatusCode != http.StatusOK {
+		t.Errorf("GET %s = %v, %v", pprofURL, r, err)
+	} else {
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if !strings.Contains(string(body), "heap profile") {
+			t.Errorf("the heap profile reads %.200q", body)
+		}
+	}
+
 	fams := scrape(t, srv.MetricsURL)
 
 	// Requests by route template, method and status class; never a raw path.

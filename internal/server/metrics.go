@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/cairn-registry/cairn/internal/metrics"
@@ -29,7 +30,8 @@ func (s *Server) listenMetrics() error {
 	return nil
 }
 
-// serveMetrics serves /metrics, in plain HTTP, on the metrics listener.
+// serveMetrics serves /metrics and Go's profiles (/debug/pprof/), in plain
+// HTTP, on the metrics listener.
 func (s *Server) serveMetrics() {
 	if s.metricsListener == nil {
 		return
@@ -37,6 +39,10 @@ func (s *Server) serveMetrics() {
 	log := s.Log.With("component", "metrics")
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
+	// Go's profiles, for operators on the same private listener.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.metricsHTTP = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
