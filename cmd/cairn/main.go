@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/cairn-registry/cairn/config"
 	"github.com/cairn-registry/cairn/errs"
+	"github.com/cairn-registry/cairn/internal/memlimit"
 	"github.com/cairn-registry/cairn/internal/server"
 	"github.com/cairn-registry/cairn/policies"
 	"github.com/cairn-registry/cairn/tokens"
@@ -106,6 +108,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := server.NewLogger(cfg, stderr)
+	if limit, from := memlimit.Apply("/sys/fs/cgroup"); limit > 0 && limit < math.MaxInt64 {
+		log.Info("Go memory limit", "bytes", limit, "from", from)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
