@@ -42,16 +42,16 @@ type Enforcer struct {
 }
 
 // loaded is one casbin enforcer and the index of its grouping lines by
-// subject, swapped in together.
+// subject, swapped in together. Grouping lines are [subject, scoped role]
+// (model.conf): scopedRole names a role in a domain.
 type loaded struct {
 	*casbin.SyncedEnforcer
 	domains *domainIndex
 }
 
 // domainIndex maps each subject to the domains where it has a grouping line
-// (and the roles it holds there). casbin's GetDomainsForUser asks every
-// domain's role manager in turn — 30 ms at 10,000 groups — and search and
-// lists need a user's domains on every request.
+// (and the roles it holds there): search and lists need a user's domains on
+// every request, and casbin would walk every role of the graph for them.
 type domainIndex struct {
 	mu sync.RWMutex
 	m  map[string]map[string][]string // subject → domain → roles
@@ -63,18 +63,22 @@ func newDomainIndex(lines [][]string) *domainIndex {
 	return x
 }
 
-// add indexes grouping lines [subject, role, domain].
+// add indexes grouping lines [subject, scoped role].
 func (x *domainIndex) add(lines [][]string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range lines {
+		dom, role, ok := strings.Cut(l[1], "|")
+		if !ok {
+			continue
+		}
 		doms := x.m[l[0]]
 		if doms == nil {
 			doms = map[string][]string{}
 			x.m[l[0]] = doms
 		}
-		if !slices.Contains(doms[l[2]], l[1]) {
-			doms[l[2]] = append(doms[l[2]], l[1])
+		if !slices.Contains(doms[dom], role) {
+			doms[dom] = append(doms[dom], role)
 		}
 	}
 }
@@ -84,13 +88,17 @@ func (x *domainIndex) remove(lines [][]string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range lines {
+		dom, role, ok := strings.Cut(l[1], "|")
+		if !ok {
+			continue
+		}
 		doms := x.m[l[0]]
-		roles := slices.DeleteFunc(doms[l[2]], func(r string) bool { return r == l[1] })
+		roles := slices.DeleteFunc(doms[dom], func(r string) bool { return r == role })
 		switch {
 		case len(roles) > 0:
-			doms[l[2]] = roles
+			doms[dom] = roles
 		case doms != nil:
-			delete(doms, l[2])
+			delete(doms, dom)
 			if len(doms) == 0 {
 				delete(x.m, l[0])
 			}
@@ -201,12 +209,15 @@ func memberLine(userID int64, groupID, projectID *int64, level int32) ([]string,
 	default:
 		return nil, fmt.Errorf("membership of user %d has neither group nor project", userID)
 	}
-	return []string{userSubject(userID), string(role), dom}, nil
+	return []string{userSubject(userID), scopedRole(dom, string(role))}, nil
 }
 
+// scopedRole names role (or a Terrareg user group) within dom.
+func scopedRole(dom, role string) string { return dom + "|" + role }
+
 // userGroupLines derives grouping lines from Terrareg user groups:
-// u → ug in each namespace the user group has a permission on, ug → role
-// there, and u → ug → admin in the instance domain for site-admin groups.
+// u → dom|ug in each namespace the user group has a permission on,
+// dom|ug → dom|role there, and u → instance|admin for site-admin groups.
 func userGroupLines(ctx context.Context, q *queries.Queries) ([][]string, error) {
 	grants, err := q.AllUserGroupGrants(ctx)
 	if err != nil {
@@ -226,17 +237,17 @@ func userGroupLines(ctx context.Context, q *queries.Queries) ([][]string, error)
 		if err != nil {
 			return nil, err
 		}
-		ug := "ug:" + strconv.FormatInt(g.UserGroupID, 10)
 		dom := GroupDomain(g.GroupID)
-		add([]string{userSubject(g.UserID), ug, dom})
-		add([]string{ug, string(role), dom})
+		ug := scopedRole(dom, "ug:"+strconv.FormatInt(g.UserGroupID, 10))
+		add([]string{userSubject(g.UserID), ug})
+		add([]string{ug, scopedRole(dom, string(role))})
 	}
 	admins, err := q.SiteAdminUserGroupMembers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load site admin user groups: %w", err)
 	}
 	for _, uid := range admins {
-		add([]string{userSubject(uid), "admin", instanceDomain})
+		add([]string{userSubject(uid), scopedRole(instanceDomain, roleAdmin)})
 	}
 	return lines, nil
 }
@@ -254,7 +265,7 @@ func (en *Enforcer) ApplyMember(op string, userID int64, groupID, projectID *int
 			cur.domains.add([][]string{line})
 		}
 	case "del":
-		if _, err = cur.RemoveGroupingPolicy(line[0], line[1], line[2]); err == nil {
+		if _, err = cur.RemoveGroupingPolicy(line[0], line[1]); err == nil {
 			cur.domains.remove([][]string{line})
 		}
 	default:
@@ -276,7 +287,7 @@ func (en *Enforcer) ReloadUserGroups(ctx context.Context, db queries.DBTX) error
 	}
 	var old [][]string
 	for _, l := range all {
-		if strings.HasPrefix(l[0], "ug:") || strings.HasPrefix(l[1], "ug:") || l[2] == instanceDomain {
+		if strings.Contains(l[0], "|ug:") || strings.Contains(l[1], "|ug:") || strings.HasPrefix(l[1], instanceDomain+"|") {
 			old = append(old, l)
 		}
 	}
@@ -296,18 +307,22 @@ func (en *Enforcer) ReloadUserGroups(ctx context.Context, db queries.DBTX) error
 
 // enforce asks casbin whether sub holds, in dom, a role whose policy allows
 // a. It walks the role graph (user → Terrareg user group → role) with
-// casbin's role manager and checks each role's policy by lookup, which is
-// what the model's matcher expresses, without evaluating the matcher
-// expression against every policy line.
+// casbin's role manager and checks the policy of each role scoped to dom by
+// lookup, which is what the model's matcher expresses, without evaluating
+// the matcher expression against every policy line.
 func (en *Enforcer) enforce(sub, dom string, a Action) bool {
 	e := en.cur.Load()
-	roles, err := e.GetImplicitRolesForUser(sub, dom)
+	roles, err := e.GetImplicitRolesForUser(sub)
 	if err != nil {
 		en.log.Error("casbin role lookup failed", "error", err)
 		return false
 	}
 	for _, r := range roles {
-		if ok, _ := e.HasPolicy(r, string(a)); ok {
+		d, role, ok := strings.Cut(r, "|")
+		if !ok || d != dom {
+			continue
+		}
+		if ok, _ := e.HasPolicy(role, string(a)); ok {
 			return true
 		}
 	}
@@ -320,7 +335,7 @@ func (en *Enforcer) roleAllows(r Role, a Action) bool {
 }
 
 func (en *Enforcer) isSiteAdmin(userID int64) bool {
-	ok, _ := en.cur.Load().GetRoleManager().HasLink(userSubject(userID), "admin", instanceDomain)
+	ok, _ := en.cur.Load().GetRoleManager().HasLink(userSubject(userID), scopedRole(instanceDomain, roleAdmin))
 	return ok
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func BenchmarkCheck100k(b *testing.B) {
 
 // TestDomainIndexFollowsCasbin applies a random sequence of membership
 // changes and checks that the subject → domains index ReadableScope reads
-// always agrees with casbin's own (slow) GetDomainsForUser.
+// always agrees with casbin's roles, and enforce with the model's matcher.
 func TestDomainIndexFollowsCasbin(t *testing.T) {
 	en, err := NewEnforcer(nil)
 	if err != nil {
@@ -202,10 +203,27 @@ func TestDomainIndexFollowsCasbin(t *testing.T) {
 			continue
 		}
 		for u := int64(1); u <= 20; u++ {
-			want, _ := en.cur.Load().GetDomainsForUser(userSubject(u))
+			roles, _ := en.cur.Load().GetRolesForUser(userSubject(u))
+			var want []string
+			for _, r := range roles {
+				dom, _, _ := strings.Cut(r, "|")
+				want = append(want, dom)
+			}
 			want = slices.Compact(slices.Sorted(slices.Values(want)))
 			if got := en.cur.Load().domains.of(userSubject(u)); !slices.Equal(got, want) {
 				t.Fatalf("after %d changes, user %d: index has %v, casbin %v", i+1, u, got, want)
+			}
+			// The shortcut enforce takes agrees with the model's matcher.
+			for _, dom := range []string{GroupDomain(3), ProjectDomain(5), GroupDomain(99)} {
+				for _, a := range []Action{ReadPackage, CreatePackage, AdminGroup, ManageGroupMembers} {
+					want, err := en.cur.Load().Enforce(userSubject(u), dom, string(a))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := en.enforce(userSubject(u), dom, a); got != want {
+						t.Fatalf("user %d, %s, %s: enforce = %v, the matcher says %v", u, dom, a, got, want)
+					}
+				}
 			}
 		}
 	}
