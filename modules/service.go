@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 	"unique"
 
@@ -133,6 +134,33 @@ type Module struct {
 	// moved away from (a redirect still in place).
 	Redirected bool
 	Resource   policies.Resource
+
+	// ordered, when set (lookups set it once, as cached modules are never
+	// changed), holds SortedVersions and Latest so hot paths do not parse
+	// and sort versions per request.
+	ordered *versionOrder
+}
+
+type versionOrder struct {
+	sorted    []Version
+	latest    Version
+	hasLatest bool
+}
+
+// WithUnpublished returns a copy of m whose Versions also hold the
+// unpublished ones (for maintainers' lists).
+func (m *Module) WithUnpublished() *Module {
+	all := *m
+	all.Versions = append(slices.Clone(m.Versions), m.Unpublished...)
+	all.ordered = nil
+	return &all
+}
+
+// order computes m's version order once; m must not change afterwards.
+func (m *Module) order() {
+	o := &versionOrder{sorted: m.sortVersions()}
+	o.latest, o.hasLatest = m.latestVersion()
+	m.ordered = o
 }
 
 // Settings are Terrareg's per-module-provider settings (nil: unset).
@@ -182,6 +210,9 @@ func modulesFromRows(rows []queries.ModulesInNamespaceRow) ([]*Module, error) {
 		} else {
 			m.Unpublished = append(m.Unpublished, v)
 		}
+	}
+	for _, m := range mods {
+		m.order()
 	}
 	return mods, nil
 }
@@ -234,6 +265,13 @@ func (m *Module) parsed() ([]version.Version, map[string]Version) {
 // Latest returns the latest version by semantic-version order (releases
 // above pre-releases), or false when there is none.
 func (m *Module) Latest() (Version, bool) {
+	if m.ordered != nil {
+		return m.ordered.latest, m.ordered.hasLatest
+	}
+	return m.latestVersion()
+}
+
+func (m *Module) latestVersion() (Version, bool) {
 	vs, byString := m.parsed()
 	latest, ok := version.Latest(vs, false)
 	if !ok {
@@ -244,6 +282,13 @@ func (m *Module) Latest() (Version, bool) {
 
 // SortedVersions returns the versions newest first by semantic version.
 func (m *Module) SortedVersions() []Version {
+	if m.ordered != nil {
+		return slices.Clone(m.ordered.sorted)
+	}
+	return m.sortVersions()
+}
+
+func (m *Module) sortVersions() []Version {
 	vs, byString := m.parsed()
 	version.SortDescending(vs)
 	out := make([]Version, len(vs))

@@ -440,9 +440,7 @@ func (t *terraregModules) versions(c *gin.Context) {
 	beta := trmTruthy(c.Query("include-beta"))
 	list := mod
 	if trmTruthy(c.Query("include-unpublished")) && len(mod.Unpublished) > 0 && t.svc.CanMaintain(middleware.Principal(c), mod) {
-		all := *mod
-		all.Versions = append(append([]modules.Version{}, mod.Versions...), mod.Unpublished...)
-		list = &all
+		list = mod.WithUnpublished()
 	}
 	out := []trmVersionEntry{}
 	for _, v := range list.SortedVersions() {

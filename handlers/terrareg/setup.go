@@ -85,9 +85,7 @@ func (t *catalog) initialSetup(c *gin.Context) {
 	body["module_publish_endpoint"] = trmBase + "/" + id + "/${version}/publish"
 	versions := mod.SortedVersions()
 	if len(mod.Unpublished) > 0 && t.svc.CanMaintain(p, mod) {
-		all := *mod
-		all.Versions = append(append([]modules.Version{}, mod.Versions...), mod.Unpublished...)
-		versions = all.SortedVersions()
+		versions = mod.WithUnpublished().SortedVersions()
 	}
 	if len(versions) > 0 {
 		body["version_indexed"] = true
