@@ -105,15 +105,20 @@ func BenchmarkScale100k(b *testing.B) {
 	}
 	const conc = 32
 
-	// Small-data baseline: the same endpoints on a one-module registry, now, on this machine.
+	// Small-data baseline: the same endpoints on a one-module registry, now,
+	// on this machine; the module has the seeded modules' shape (ten
+	// versions, 1.0.0..1.9.0, requiring the aws provider).
 	small := startBenchRegistry(b)
-	mod := tgz(entry{name: "main.tf", body: "output \"x\" { value = 1 }\n"})
-	if code, body := small.uploadBytes("acme%2Fvpc", "vpc", "aws", "1.0.0", mod); code != 201 {
-		b.Fatalf("upload = %d %s", code, body)
+	mod := tgz(entry{name: "main.tf", body: "output \"x\" { value = 1 }\n"},
+		entry{name: "versions.tf", body: "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 5.0\"\n    }\n  }\n}\n"})
+	for k := range 10 {
+		if code, body := small.uploadBytes("acme%2Fvpc", "vpc", "aws", fmt.Sprintf("1.%d.0", k), mod); code != 201 {
+			b.Fatalf("upload = %d %s", code, body)
+		}
 	}
 	smallClient := benchClient(small.proc.Client(b))
 	baseVersions := load(smallClient, conc, dur, fixed(small.proc.URL+"/v1/modules/acme/vpc/aws/versions", small.admin), 200)
-	baseDownload := load(smallClient, conc, dur, fixed(small.proc.URL+"/v1/modules/acme/vpc/aws/1.0.0/download", small.admin), 204)
+	baseDownload := load(smallClient, conc, dur, fixed(small.proc.URL+"/v1/modules/acme/vpc/aws/1.9.0/download", small.admin), 204)
 	small.proc.Stop(b)
 
 	// Seed: a fresh database, or CAIRN_BENCH_SCALE_DATABASE_URL's (migrated

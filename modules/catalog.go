@@ -184,7 +184,10 @@ func (s *Service) Search(ctx context.Context, p *policies.Principal, q SearchQue
 	if len(ids) == 0 {
 		return page, nil
 	}
-	rows, err := s.catalog().CatalogModulesByID(ctx, ids)
+	// By primary key: one plan fits every call, so it is prepared once
+	// (planning per call, as the catalog's other queries are, costs more
+	// than running it).
+	rows, err := queries.New(s.db).CatalogModulesByID(ctx, ids)
 	if err != nil {
 		return Page{}, fmt.Errorf("search modules: %w", err)
 	}
