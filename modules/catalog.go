@@ -243,15 +243,30 @@ type Facets struct {
 }
 
 // Facets counts the modules p may read that a search for q finds (every
-// module when q has no words).
+// module when q is blank), by namespace and system.
 func (s *Service) Facets(ctx context.Context, p *policies.Principal, q string) (Facets, error) {
 	f := Facets{Namespaces: map[string]int64{}, Providers: map[string]int64{}}
 	sc := s.authz.ReadableScope(p)
 	if sc.None {
 		return f, nil
 	}
+	if strings.TrimSpace(q) != "" {
+		// What Search finds, counted from the same ranked list.
+		list, err := s.ranked(ctx, q, []string{}, []string{})
+		if err != nil {
+			return Facets{}, fmt.Errorf("search facets: %w", err)
+		}
+		for _, m := range list {
+			if sc.Readable(m.visibility, m.projectID, m.traversal) {
+				f.Total++
+				f.Namespaces[m.namespace]++
+				f.Providers[m.system]++
+			}
+		}
+		return f, nil
+	}
 	a := argsOf(sc)
-	rows, err := s.catalog().CatalogFacets(ctx, queries.CatalogFacetsParams{Q: q, ScopeAll: a.all, ScopeInternal: a.internal,
+	rows, err := s.catalog().CatalogFacets(ctx, queries.CatalogFacetsParams{ScopeAll: a.all, ScopeInternal: a.internal,
 		ScopeProjectIds: a.projects, ScopeGroupIds: a.groups})
 	if err != nil {
 		return Facets{}, fmt.Errorf("search facets: %w", err)

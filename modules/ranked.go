@@ -40,6 +40,8 @@ type rankedMatch struct {
 	// traversal is the project's group chain, top-level first (shared
 	// between the matches of one group).
 	traversal []int64
+	// namespace and system are what facets count (shared strings).
+	namespace, system string
 }
 
 func rankedKey(q string, namespaces, systems []string) string {
@@ -65,6 +67,14 @@ func (s *Service) ranked(ctx context.Context, q string, namespaces, systems []st
 		}
 		list := make([]rankedMatch, len(rows))
 		chains := map[int64][]int64{} // by group: one slice per group
+		names := map[string]string{}  // one copy of each namespace and system
+		intern := func(s string) string {
+			if c, ok := names[s]; ok {
+				return c
+			}
+			names[s] = s
+			return s
+		}
 		for i, r := range rows {
 			t := r.GroupTraversalIds
 			if len(t) > 0 {
@@ -74,7 +84,8 @@ func (s *Service) ranked(ctx context.Context, q string, namespaces, systems []st
 					chains[t[len(t)-1]] = t
 				}
 			}
-			list[i] = rankedMatch{id: r.ID, projectID: r.ProjectID, visibility: policies.Visibility(r.ProjectVisibility), traversal: t}
+			list[i] = rankedMatch{id: r.ID, projectID: r.ProjectID, visibility: policies.Visibility(r.ProjectVisibility), traversal: t,
+				namespace: intern(r.Namespace), system: intern(r.System)}
 		}
 		if len(list) <= maxRankedMatches {
 			s.rankings.Put(gen, key, list, time.Now(), time.Time{})

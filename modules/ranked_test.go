@@ -84,6 +84,18 @@ func TestRankedSearchFollowsChanges(t *testing.T) {
 	if err != nil || page.Total != 6 || len(page.Modules) != 2 || page.More {
 		t.Fatalf("page 2 = %+v, %v", page, err)
 	}
+	// Facets count what the search finds, from the same ranking.
+	facets := func(p *policies.Principal) Facets {
+		t.Helper()
+		fc, err := f.svc.Facets(ctx, p, "vpc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fc
+	}
+	if fc := facets(anon); fc.Total != 6 || fc.Namespaces["acme"] != 6 || fc.Providers["aws"] != 6 {
+		t.Fatalf("facets = %+v", fc)
+	}
 
 	pr, err := f.tenancy.ProjectByPath(ctx, f.admin, "acme/net")
 	if err != nil {
@@ -106,5 +118,11 @@ func TestRankedSearchFollowsChanges(t *testing.T) {
 	}
 	if got := f.search(f.admin, SearchQuery{Q: "vpc"}); len(got) != 6 {
 		t.Fatalf("the administrator finds %v", got)
+	}
+	if fc := facets(anon); fc.Total != 0 || len(fc.Namespaces) != 0 {
+		t.Fatalf("anonymous facets after the project became private = %+v", fc)
+	}
+	if fc := facets(f.admin); fc.Total != 6 {
+		t.Fatalf("administrator facets = %+v", fc)
 	}
 }

@@ -41,13 +41,16 @@ WHERE m.latest_version_id IS NOT NULL
 -- '-'), then those whose name begins with q, each by downloads; then the
 -- others by text rank, then downloads. Last ties go by name, namespace and
 -- system. Each row carries what policies.Scope.Readable decides on (the
--- project, its visibility and its group's chain): modules.Service.Search
--- caches this list per query and filters it per principal, so a search
--- costs no ranking while the list is cached. The functions of q fold into
+-- project, its visibility and its group's chain) and what facets count
+-- (namespace, system): modules.Service.Search and Facets cache this list per
+-- query and filter it per principal, so a search costs no ranking while the
+-- list is cached. The functions of q fold into
 -- constants when the query is planned with its arguments, which catalog
 -- queries always are.
-SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids
+SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
+       ns.full_path AS namespace, m.system
 FROM terraform_modules m
+JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
 LEFT JOIN module_download_totals t ON t.module_id = m.id
@@ -66,16 +69,14 @@ ORDER BY m.name = regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g') DESC,
 SELECT sqlc.embed(c) FROM catalog_modules c WHERE c.id = ANY (@ids::bigint[]);
 
 -- name: CatalogFacets :many
--- How many readable modules match q (all of them when q has no words) per
--- namespace and system.
+-- How many readable modules there are per namespace and system (a search
+-- page without words; with words, facets come from CatalogRanked).
 SELECT ns.full_path AS namespace, m.system, count(*) AS modules
 FROM terraform_modules m
 JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
 WHERE m.latest_version_id IS NOT NULL
-  AND (cairn_search_query(@q::text) IS NULL
-       OR m.search @@ cairn_search_query(@q::text) OR m.name LIKE cairn_name_pattern(@q::text))
   AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,
         @scope_all::boolean, @scope_internal::boolean, @scope_project_ids::bigint[], @scope_group_ids::bigint[])
 GROUP BY ns.full_path, m.system

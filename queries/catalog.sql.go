@@ -55,16 +55,13 @@ JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
 WHERE m.latest_version_id IS NOT NULL
-  AND (cairn_search_query($1::text) IS NULL
-       OR m.search @@ cairn_search_query($1::text) OR m.name LIKE cairn_name_pattern($1::text))
   AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,
-        $2::boolean, $3::boolean, $4::bigint[], $5::bigint[])
+        $1::boolean, $2::boolean, $3::bigint[], $4::bigint[])
 GROUP BY ns.full_path, m.system
 ORDER BY ns.full_path, m.system
 `
 
 type CatalogFacetsParams struct {
-	Q               string
 	ScopeAll        bool
 	ScopeInternal   bool
 	ScopeProjectIds []int64
@@ -77,11 +74,10 @@ type CatalogFacetsRow struct {
 	Modules   int64
 }
 
-// How many readable modules match q (all of them when q has no words) per
-// namespace and system.
+// How many readable modules there are per namespace and system (a search
+// page without words; with words, facets come from CatalogRanked).
 func (q *Queries) CatalogFacets(ctx context.Context, arg CatalogFacetsParams) ([]CatalogFacetsRow, error) {
 	rows, err := q.db.Query(ctx, catalogFacets,
-		arg.Q,
 		arg.ScopeAll,
 		arg.ScopeInternal,
 		arg.ScopeProjectIds,
@@ -436,8 +432,10 @@ func (q *Queries) CatalogNamespaces(ctx context.Context, arg CatalogNamespacesPa
 }
 
 const catalogRanked = `-- name: CatalogRanked :many
-SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids
+SELECT m.id, m.project_id, p.visibility AS project_visibility, g.traversal_ids AS group_traversal_ids,
+       ns.full_path AS namespace, m.system
 FROM terraform_modules m
+JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
 LEFT JOIN module_download_totals t ON t.module_id = m.id
@@ -463,6 +461,8 @@ type CatalogRankedRow struct {
 	ProjectID         int64
 	ProjectVisibility string
 	GroupTraversalIds []int64
+	Namespace         string
+	System            string
 }
 
 // Every module matching q, best first, whoever may read it: its words begin
@@ -471,9 +471,10 @@ type CatalogRankedRow struct {
 // '-'), then those whose name begins with q, each by downloads; then the
 // others by text rank, then downloads. Last ties go by name, namespace and
 // system. Each row carries what policies.Scope.Readable decides on (the
-// project, its visibility and its group's chain): modules.Service.Search
-// caches this list per query and filters it per principal, so a search
-// costs no ranking while the list is cached. The functions of q fold into
+// project, its visibility and its group's chain) and what facets count
+// (namespace, system): modules.Service.Search and Facets cache this list per
+// query and filter it per principal, so a search costs no ranking while the
+// list is cached. The functions of q fold into
 // constants when the query is planned with its arguments, which catalog
 // queries always are.
 func (q *Queries) CatalogRanked(ctx context.Context, arg CatalogRankedParams) ([]CatalogRankedRow, error) {
@@ -490,6 +491,8 @@ func (q *Queries) CatalogRanked(ctx context.Context, arg CatalogRankedParams) ([
 			&i.ProjectID,
 			&i.ProjectVisibility,
 			&i.GroupTraversalIds,
+			&i.Namespace,
+			&i.System,
 		); err != nil {
 			return nil, err
 		}
