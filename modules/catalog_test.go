@@ -279,3 +279,46 @@ func TestSearchPaging(t *testing.T) {
 		t.Errorf("namespaces past the end = %v, %d, %v; want none of 1", nss, total, err)
 	}
 }
+
+// TestPublishedVersionCounts checks the per-module count of published
+// versions the statistics sum (migration 00070) through every kind of
+// change: publish, unpublish and publish again, delete one, delete a
+// module, and a bulk insert of many.
+func TestPublishedVersionCounts(t *testing.T) {
+	f := newCatalogFixture(t)
+	ctx := context.Background()
+	f.project("acme", "net", "public")
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		f.publish("acme/net", "vpc", "aws", v, "network")
+	}
+	f.publish("acme/net", "dns", "aws", "0.1.0", "names")
+	check := func(step string, want int64) {
+		t.Helper()
+		var bad int64
+		if err := f.db.QueryRow(ctx, `SELECT count(*) FROM terraform_modules m
+			WHERE m.published_versions <> (SELECT count(*) FROM module_versions v WHERE v.module_id = m.id AND v.published)`).Scan(&bad); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.ForgetLookups() // what the cairn_modules notification of raw SQL does
+		stats, err := f.svc.Stats(ctx, f.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bad != 0 || stats.ModuleVersions != want {
+			t.Fatalf("%s: %d modules miscounted, statistics say %d versions, want %d", step, bad, stats.ModuleVersions, want)
+		}
+	}
+	check("after publishing", 4)
+	f.exec("UPDATE module_versions SET published = false WHERE version = '1.1.0'")
+	check("after unpublishing one", 3)
+	f.exec("UPDATE module_versions SET published = true WHERE version = '1.1.0'")
+	check("after publishing it again", 4)
+	f.exec("DELETE FROM module_versions WHERE version = '1.0.0'")
+	check("after deleting one", 3)
+	f.exec(`INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, published)
+		SELECT m.id, '2.' || k || '.0', false, 'k' || k, 'tgz', 's', 1, k % 2 = 0
+		FROM terraform_modules m CROSS JOIN generate_series(0, 9) k`)
+	check("after a bulk insert", 3+2*5)
+	f.exec("DELETE FROM terraform_modules WHERE name = 'dns'")
+	check("after deleting a module", 2+5)
+}

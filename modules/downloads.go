@@ -55,8 +55,9 @@ func (s *Service) FlushDownloads(ctx context.Context) error {
 		s.counter.mu.Unlock()
 		return err
 	}
-	// Downloads break ties in search ranking.
+	// Downloads break ties in search ranking and are counted by overviews.
 	s.rankings.Clear()
+	s.overviews.Clear()
 	return nil
 }
 

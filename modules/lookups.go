@@ -75,6 +75,7 @@ func (s *Service) ForgetLookups() {
 	s.lookups.Clear()
 	s.systems.Clear()
 	s.rankings.Clear()
+	s.overviews.Clear()
 }
 
 // ObserveLookups reports every lookup cache hit or miss to fn (metrics).

@@ -58,8 +58,8 @@ func TestScopeReadableAgreesWithSQL(t *testing.T) {
 	}
 }
 
-// TestRankedSearchFollowsChanges checks that a cached ranking never shows
-// what changed since: a module published after the first search is found
+// TestRankedSearchFollowsChanges checks that a cached ranking (and the
+// cached statistics) never show what changed since: a module published after the first search is found
 // at once, a project made private disappears for those who may no longer
 // read it within a second (the cairn_modules notification), and a member
 // still finds it; paging and totals come from the filtered list.
@@ -76,7 +76,14 @@ func TestRankedSearchFollowsChanges(t *testing.T) {
 	if got := f.search(anon, SearchQuery{Q: "vpc"}); len(got) != 5 {
 		t.Fatalf("anonymous finds %v", got)
 	}
+	before, err := f.svc.Stats(ctx, anon)
+	if err != nil || before.Modules != 5 {
+		t.Fatalf("statistics = %+v, %v", before, err)
+	}
 	f.publish("acme/net", "vpc-9", "aws", "1.0.0", "network")
+	if after, err := f.svc.Stats(ctx, anon); err != nil || after.Modules != 6 || after.ModuleVersions != 6 {
+		t.Fatalf("statistics after a publish = %+v, %v (cached overview not dropped?)", after, err)
+	}
 	if got := f.search(anon, SearchQuery{Q: "vpc"}); !slices.Contains(got, "acme/vpc-9/aws") {
 		t.Fatalf("a module published after the ranking was cached is missing: %v", got)
 	}

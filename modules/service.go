@@ -62,6 +62,8 @@ type Service struct {
 	// rankings are searches' ranked matches per query (ranked.go).
 	rankings      *cache.Cache[string, []rankedMatch]
 	rankingFlight singleflight.Group
+	// overviews are catalog statistics and highlights per scope.
+	overviews *cache.Cache[string, any]
 	// autoPublish publishes Terrareg uploads at once.
 	autoPublish bool
 	// analytics buffers Terrareg's module analytics (analytics.go);
@@ -79,8 +81,9 @@ func New(db *pgxpool.Pool, store blobs.Store, tenancy *projects.Service, links *
 	}
 	return &Service{db: db, blobs: store, tenancy: tenancy, authz: tenancy.Authorizer(), links: links, maxUpload: maxUpload, limits: lim,
 		counter: newDownloadCounter(), lookups: cache.New[string, []*Module](lookupTTL, maxCachedLookups),
-		systems:  cache.New[string, []string](lookupTTL, maxCachedLookups),
-		rankings: cache.New[string, []rankedMatch](rankedTTL, maxRankedQueries)}
+		systems:   cache.New[string, []string](lookupTTL, maxCachedLookups),
+		rankings:  cache.New[string, []rankedMatch](rankedTTL, maxRankedQueries),
+		overviews: cache.New[string, any](overviewTTL, maxOverview)}
 }
 
 // Blobs is the store archives live in.

@@ -103,15 +103,15 @@ LIMIT @row_limit OFFSET @row_offset;
 
 -- name: CatalogStats :one
 -- Totals over the readable modules: namespaces holding one, modules, their
--- versions and their downloads.
+-- published versions (counted per module by trigger, migration 00070) and
+-- their downloads.
 SELECT count(DISTINCT m.namespace_id)::bigint AS namespaces,
        count(*)::bigint AS modules,
-       coalesce(sum(vc.versions), 0)::bigint AS module_versions,
+       coalesce(sum(m.published_versions), 0)::bigint AS module_versions,
        coalesce(sum(t.downloads), 0)::bigint AS downloads
 FROM terraform_modules m
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-JOIN (SELECT module_id, count(*) AS versions FROM module_versions WHERE published GROUP BY module_id) vc ON vc.module_id = m.id
 LEFT JOIN module_download_totals t ON t.module_id = m.id
 WHERE m.latest_version_id IS NOT NULL
   AND cairn_scope_readable(p.visibility, p.id, g.traversal_ids,

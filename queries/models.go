@@ -283,6 +283,7 @@ type TerraformModule struct {
 	GitPath               *string
 	ArchiveGitPath        bool
 	Verified              bool
+	PublishedVersions     int64
 }
 
 type TerraformProvider struct {

@@ -32,7 +32,7 @@ func (q *Queries) AddDownloads(ctx context.Context, arg AddDownloadsParams) erro
 const createModule = `-- name: CreateModule :one
 INSERT INTO terraform_modules (project_id, namespace_id, name, system)
 VALUES ($1, $2, $3, $4)
-RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified
+RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified, published_versions
 `
 
 type CreateModuleParams struct {
@@ -70,6 +70,7 @@ func (q *Queries) CreateModule(ctx context.Context, arg CreateModuleParams) (Ter
 		&i.GitPath,
 		&i.ArchiveGitPath,
 		&i.Verified,
+		&i.PublishedVersions,
 	)
 	return i, err
 }
@@ -157,7 +158,7 @@ func (q *Queries) DeleteModuleVersion(ctx context.Context, id int64) (DeleteModu
 }
 
 const getModuleInProject = `-- name: GetModuleInProject :one
-SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
+SELECT id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified, published_versions FROM terraform_modules WHERE project_id = $1 AND name = $2 AND system = $3
 `
 
 type GetModuleInProjectParams struct {
@@ -189,6 +190,7 @@ func (q *Queries) GetModuleInProject(ctx context.Context, arg GetModuleInProject
 		&i.GitPath,
 		&i.ArchiveGitPath,
 		&i.Verified,
+		&i.PublishedVersions,
 	)
 	return i, err
 }

@@ -241,7 +241,7 @@ UPDATE terraform_modules SET
     archive_git_path         = coalesce($13::boolean, archive_git_path),
     verified                 = coalesce($14::boolean, verified)
 WHERE id = $15
-RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified
+RETURNING id, project_id, namespace_id, name, system, latest_version_id, created_at, description, owner, search, namespace_key, git_provider_id, repo_base_url_template, repo_clone_url_template, repo_browse_url_template, git_tag_format, git_path, archive_git_path, verified, published_versions
 `
 
 type UpdateModuleSettingsParams struct {
@@ -303,6 +303,7 @@ func (q *Queries) UpdateModuleSettings(ctx context.Context, arg UpdateModuleSett
 		&i.GitPath,
 		&i.ArchiveGitPath,
 		&i.Verified,
+		&i.PublishedVersions,
 	)
 	return i, err
 }

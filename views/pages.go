@@ -46,7 +46,10 @@ type SearchPage struct {
 	// on a namespace's or a module's page.
 	NamespaceFacets []Facet
 	SystemFacets    []Facet
-	Page            modules.Page
+	// NamespaceFacetsMore and SystemFacetsMore count the facets left out
+	// (only the largest are listed, and every selected one).
+	NamespaceFacetsMore, SystemFacetsMore int
+	Page                                  modules.Page
 	// Total counts every result, -1 when unknown.
 	Total int64
 	// Prev and Next are the neighbouring pages' URLs, "" when none.

@@ -92,18 +92,32 @@ func toggle(ss []string, s string) []string {
 }
 
 // facets turns counts into links toggling each on the current search.
-func facets(counts map[string]int64, selected []string, link func(name string) string) []views.Facet {
-	out := make([]views.Facet, 0, len(counts))
+// maxFacets is how many facets of a kind a list page shows (the largest;
+// selected ones are always shown): at 10,000 namespaces the list would
+// weigh a megabyte.
+const maxFacets = 12
+
+// facets turns counts into links, largest first, at most maxFacets of them
+// plus any selected beyond; it also returns how many were left out.
+func facets(counts map[string]int64, selected []string, link func(name string) string) ([]views.Facet, int) {
+	all := make([]views.Facet, 0, len(counts))
 	for name, n := range counts {
-		out = append(out, views.Facet{Name: name, Count: n, Selected: slices.Contains(selected, name), URL: link(name)})
+		all = append(all, views.Facet{Name: name, Count: n, Selected: slices.Contains(selected, name)})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
 		}
-		return out[i].Name < out[j].Name
+		return all[i].Name < all[j].Name
 	})
-	return out
+	var out []views.Facet
+	for i, f := range all {
+		if i < maxFacets || f.Selected {
+			f.URL = link(f.Name)
+			out = append(out, f)
+		}
+	}
+	return out, len(all) - len(out)
 }
 
 // search is /modules and /modules/search: every module the viewer may
@@ -126,10 +140,10 @@ func (u *UI) search(c *gin.Context) {
 	}
 	s := views.SearchPage{Heading: "Modules", Action: action, Q: q, Namespaces: namespaces, Systems: systems,
 		Page: res, Total: int64(res.Total), PageNo: page}
-	s.NamespaceFacets = facets(f.Namespaces, namespaces, func(n string) string {
+	s.NamespaceFacets, s.NamespaceFacetsMore = facets(f.Namespaces, namespaces, func(n string) string {
 		return listURL(action, q, toggle(namespaces, n), systems, 1)
 	})
-	s.SystemFacets = facets(f.Providers, systems, func(n string) string {
+	s.SystemFacets, s.SystemFacetsMore = facets(f.Providers, systems, func(n string) string {
 		return listURL(action, q, namespaces, toggle(systems, n), 1)
 	})
 	u.renderList(c, s)
