@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-registry/cairn/modules/markdown"
 )
@@ -124,8 +125,35 @@ func TestReadmeHTMLRenderedOnceForOlderVersions(t *testing.T) {
 	if m := z.storedMeta(t); m.ReadmeHTMLVersion != 0 {
 		t.Fatalf("setup left readme_html_version %d", m.ReadmeHTMLVersion)
 	}
+	// Storing the rendering is no module change: no replica drops its
+	// caches for it (migration 00071).
+	ctx := context.Background()
+	listener, err := z.srv.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Release()
+	defer listener.Exec(ctx, "UNLISTEN *")
+	if _, err := listener.Exec(ctx, "LISTEN cairn_modules"); err != nil {
+		t.Fatal(err)
+	}
+	notified := func() bool {
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		_, err := listener.Conn().WaitForNotification(wctx)
+		return err == nil
+	}
 	if got := z.readme(t, "submodules/readme_html/modules/subnets"); got != `<h1 id="readme-subnets">Subnets</h1>`+"\n" {
 		t.Errorf("lazily rendered submodule README = %q", got)
+	}
+	if notified() {
+		t.Error("storing a rendered README announced a module change")
+	}
+	if _, err := z.srv.Pool.Exec(ctx, "UPDATE module_versions SET published = published"); err != nil {
+		t.Fatal(err)
+	}
+	if !notified() {
+		t.Error("a change of a version's published flag was not announced")
 	}
 	m := z.storedMeta(t)
 	if m.ReadmeHTMLVersion != markdown.Version || m.Root.ReadmeHTML == nil || !strings.Contains(*m.Root.ReadmeHTML, `id="readme-root"`) {

@@ -10,22 +10,32 @@ WHERE m.id = c.module_id;
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_versions_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    -- Modules whose count stays are not written: a write would announce a
+    -- module change (00007).
+    IF TG_OP = 'INSERT' THEN
         UPDATE terraform_modules m SET published_versions = m.published_versions + c.n
         FROM (SELECT module_id, count(*) AS n FROM new_rows WHERE published GROUP BY module_id) c
         WHERE m.id = c.module_id;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    ELSIF TG_OP = 'DELETE' THEN
         UPDATE terraform_modules m SET published_versions = m.published_versions - c.n
         FROM (SELECT module_id, count(*) AS n FROM old_rows WHERE published GROUP BY module_id) c
         WHERE m.id = c.module_id;
+    ELSE
+        UPDATE terraform_modules m SET published_versions = m.published_versions + d.n
+        FROM (SELECT module_id, sum(n) AS n
+              FROM (SELECT module_id, 1 AS n FROM new_rows WHERE published
+                    UNION ALL
+                    SELECT module_id, -1 FROM old_rows WHERE published) x
+              GROUP BY module_id HAVING sum(n) <> 0) d
+        WHERE m.id = d.module_id;
     END IF;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
 CREATE TRIGGER module_versions_counted_insert AFTER INSERT ON module_versions
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
-CREATE TRIGGER module_versions_counted_update AFTER UPDATE ON module_versions
+-- Only a version's module or published flag changes a count.
+CREATE TRIGGER module_versions_counted_update AFTER UPDATE OF module_id, published ON module_versions
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
 CREATE TRIGGER module_versions_counted_delete AFTER DELETE ON module_versions
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
