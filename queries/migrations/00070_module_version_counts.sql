@@ -10,39 +10,45 @@ WHERE m.id = c.module_id;
 -- +goose StatementBegin
 CREATE FUNCTION cairn_module_versions_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Modules whose count stays are not written: a write would announce a
-    -- module change (00007).
     IF TG_OP = 'INSERT' THEN
         UPDATE terraform_modules m SET published_versions = m.published_versions + c.n
         FROM (SELECT module_id, count(*) AS n FROM new_rows WHERE published GROUP BY module_id) c
         WHERE m.id = c.module_id;
-    ELSIF TG_OP = 'DELETE' THEN
+    ELSE
         UPDATE terraform_modules m SET published_versions = m.published_versions - c.n
         FROM (SELECT module_id, count(*) AS n FROM old_rows WHERE published GROUP BY module_id) c
         WHERE m.id = c.module_id;
-    ELSE
-        UPDATE terraform_modules m SET published_versions = m.published_versions + d.n
-        FROM (SELECT module_id, sum(n) AS n
-              FROM (SELECT module_id, 1 AS n FROM new_rows WHERE published
-                    UNION ALL
-                    SELECT module_id, -1 FROM old_rows WHERE published) x
-              GROUP BY module_id HAVING sum(n) <> 0) d
-        WHERE m.id = d.module_id;
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION cairn_module_version_recounted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.published THEN
+        UPDATE terraform_modules SET published_versions = published_versions - 1 WHERE id = OLD.module_id;
+    END IF;
+    IF NEW.published THEN
+        UPDATE terraform_modules SET published_versions = published_versions + 1 WHERE id = NEW.module_id;
     END IF;
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
 CREATE TRIGGER module_versions_counted_insert AFTER INSERT ON module_versions
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
--- Only a version's module or published flag changes a count.
-CREATE TRIGGER module_versions_counted_update AFTER UPDATE OF module_id, published ON module_versions
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
 CREATE TRIGGER module_versions_counted_delete AFTER DELETE ON module_versions
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_module_versions_counted();
+-- Only a change of a version's module or published flag changes a count
+-- (per row: transition tables cannot go with a column list); any other
+-- update, such as metadata written back, leaves the module row alone, so
+-- it announces no module change (00007).
+CREATE TRIGGER module_versions_counted_update AFTER UPDATE OF module_id, published ON module_versions
+    FOR EACH ROW WHEN (OLD.published IS DISTINCT FROM NEW.published OR OLD.module_id IS DISTINCT FROM NEW.module_id)
+    EXECUTE FUNCTION cairn_module_version_recounted();
 
 -- +goose Down
 DROP TRIGGER module_versions_counted_delete ON module_versions;
 DROP TRIGGER module_versions_counted_update ON module_versions;
 DROP TRIGGER module_versions_counted_insert ON module_versions;
-DROP FUNCTION cairn_module_versions_counted;
+DROP FUNCTION cairn_module_versions_counted, cairn_module_version_recounted;
 ALTER TABLE terraform_modules DROP COLUMN published_versions;
