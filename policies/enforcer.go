@@ -68,7 +68,7 @@ func (x *domainIndex) add(lines [][]string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range lines {
-		dom, role, ok := strings.Cut(l[1], "|")
+		dom, role, ok := splitScopedRole(l[1])
 		if !ok {
 			continue
 		}
@@ -88,7 +88,7 @@ func (x *domainIndex) remove(lines [][]string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range lines {
-		dom, role, ok := strings.Cut(l[1], "|")
+		dom, role, ok := splitScopedRole(l[1])
 		if !ok {
 			continue
 		}
@@ -215,6 +215,10 @@ func memberLine(userID int64, groupID, projectID *int64, level int32) ([]string,
 // scopedRole names role (or a Terrareg user group) within dom.
 func scopedRole(dom, role string) string { return dom + "|" + role }
 
+// splitScopedRole is scopedRole's inverse; ok is false for a name that is
+// not scoped (a role of policy.csv).
+func splitScopedRole(name string) (dom, role string, ok bool) { return strings.Cut(name, "|") }
+
 // userGroupLines derives grouping lines from Terrareg user groups:
 // u → dom|ug in each namespace the user group has a permission on,
 // dom|ug → dom|role there, and u → instance|admin for site-admin groups.
@@ -318,7 +322,7 @@ func (en *Enforcer) enforce(sub, dom string, a Action) bool {
 		return false
 	}
 	for _, r := range roles {
-		d, role, ok := strings.Cut(r, "|")
+		d, role, ok := splitScopedRole(r)
 		if !ok || d != dom {
 			continue
 		}
