@@ -82,7 +82,7 @@ func (s *Service) DeleteVersion(ctx context.Context, p *policies.Principal, proj
 	if err != nil {
 		return err
 	}
-	s.ForgetLookups()
+	s.forgetNamespace(namespaceOf(proj.FullPath))
 	// The row is gone, so nothing serves the blobs any more; a failure here
 	// only leaves an unreferenced object.
 	var errList []error

@@ -78,14 +78,40 @@ func (s *Service) ForgetLookups() {
 	s.overviews.Clear()
 }
 
+// forgetNamespace drops the cached lookups of one namespace (any case) and
+// everything that spans namespaces (rankings, overviews).
+func (s *Service) forgetNamespace(namespace string) {
+	prefix := strings.ToLower(namespace) + "\x00"
+	inNamespace := func(key string) bool { return strings.HasPrefix(key, prefix) }
+	s.lookups.DeleteFunc(inNamespace)
+	s.systems.DeleteFunc(inNamespace)
+	s.rankings.Clear()
+	s.overviews.Clear()
+}
+
+// namespaceOf is the namespace (top-level group path) of a project or
+// group path.
+func namespaceOf(fullPath string) string {
+	ns, _, _ := strings.Cut(fullPath, "/")
+	return ns
+}
+
 // ObserveLookups reports every lookup cache hit or miss to fn (metrics).
 func (s *Service) ObserveLookups(fn func(hit bool)) { s.lookups.Observe(fn) }
 
 // Follow drops cached lookups whenever any replica changes modules,
-// versions, projects or groups, until ctx ends.
+// versions, projects or groups, until ctx ends: a module's or version's
+// change names the namespaces it affects ("ns:<namespace>", migration
+// 00072), anything else drops every lookup.
 func (s *Service) Follow(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
 	pgnotify.Follow(ctx, pool, log, []string{"cairn_modules"}, pgnotify.Handler{
 		Connected: func(context.Context) error { s.ForgetLookups(); return nil },
-		Notify:    func(string, string) { s.ForgetLookups() },
+		Notify: func(_, payload string) {
+			if ns, ok := strings.CutPrefix(payload, "ns:"); ok {
+				s.forgetNamespace(ns)
+				return
+			}
+			s.ForgetLookups()
+		},
 	})
 }

@@ -147,7 +147,7 @@ func (s *Service) Publish(ctx context.Context, p *policies.Principal, proj proje
 		return Version{}, err
 	}
 	keep = true
-	s.ForgetLookups() // this replica sees its own publish at once
+	s.forgetNamespace(namespaceOf(proj.FullPath)) // this replica sees its own publish at once
 	return versionOf(out), nil
 }
 

@@ -133,3 +133,72 @@ func TestRankedSearchFollowsChanges(t *testing.T) {
 		t.Fatalf("administrator facets = %+v", fc)
 	}
 }
+
+// TestLookupsForgetOneNamespace checks that a module change drops the cached
+// lookups of its namespace only — every namespace it answers at, redirects
+// included — whether this replica made it (publish) or another did (the
+// cairn_modules notification, migration 00072).
+func TestLookupsForgetOneNamespace(t *testing.T) {
+	f := newCatalogFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.svc.Follow(ctx, f.db, slog.New(slog.DiscardHandler))
+	f.project("alpha", "net", "public")
+	f.project("beta", "net", "public")
+	f.project("gamma", "net", "public")
+	f.publish("alpha/net", "vpc", "aws", "1.0.0", "a")
+	f.publish("beta/net", "vpc", "aws", "1.0.0", "b")
+	// gamma/old-vpc/aws redirects to alpha's module.
+	f.exec(`INSERT INTO module_redirects (module_id, namespace_id, name, system)
+		SELECT m.id, g.id, 'old-vpc', 'aws' FROM terraform_modules m, groups g
+		WHERE m.name = 'vpc' AND m.namespace_key = 'alpha' AND g.path = 'gamma'`)
+	cached := func(ns, name string) bool {
+		_, ok := f.svc.lookups.Get(lookupKey(ns, name, "aws"), time.Now())
+		return ok
+	}
+	fill := func() {
+		t.Helper()
+		// The redirect's own notification (every lookup dropped) has to
+		// arrive before the lookups are cached again.
+		time.Sleep(100 * time.Millisecond)
+		for _, a := range [][2]string{{"Alpha", "vpc"}, {"beta", "vpc"}, {"gamma", "old-vpc"}} {
+			if _, err := f.svc.Find(ctx, f.admin, a[0], a[1], "aws"); err != nil {
+				t.Fatalf("find %s/%s: %v", a[0], a[1], err)
+			}
+		}
+		if !cached("alpha", "vpc") || !cached("beta", "vpc") || !cached("gamma", "old-vpc") {
+			t.Fatal("lookups not cached")
+		}
+	}
+	waitGone := func(what string, gone func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Second); !gone(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still cached a second later", what)
+			}
+		}
+	}
+
+	// Another replica adds a version to alpha's module.
+	fill()
+	f.exec(`INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size)
+		SELECT id, '1.1.0', false, 'k', 'tgz', 's', 1 FROM terraform_modules WHERE namespace_key = 'alpha'`)
+	waitGone("alpha's module after another replica's publish", func() bool { return !cached("alpha", "vpc") && !cached("gamma", "old-vpc") })
+	if !cached("beta", "vpc") {
+		t.Fatal("a publish in alpha dropped beta's lookup")
+	}
+
+	// This replica publishes in beta: dropped at once, alpha kept.
+	fill()
+	f.publish("beta/net", "vpc", "aws", "1.2.0", "b")
+	if cached("beta", "vpc") {
+		t.Fatal("this replica's publish left its namespace's lookup cached")
+	}
+	if !cached("alpha", "vpc") {
+		t.Fatal("a publish in beta dropped alpha's lookup")
+	}
+	mod, err := f.svc.Find(ctx, f.admin, "beta", "vpc", "aws")
+	if err != nil || len(mod.Versions) != 2 {
+		t.Fatalf("beta's module after the publish: %v, %v", mod, err)
+	}
+}

@@ -117,6 +117,19 @@ func (c *Cache[K, V]) evict(now time.Time) {
 	}
 }
 
+// DeleteFunc drops the entries whose key del selects. Like Clear it starts
+// a new generation, so no lookup begun before it puts an answer back.
+func (c *Cache[K, V]) DeleteFunc(del func(K) bool) {
+	c.mu.Lock()
+	for k := range c.entries {
+		if del(k) {
+			delete(c.entries, k)
+		}
+	}
+	c.gen++
+	c.mu.Unlock()
+}
+
 // Clear drops every entry.
 func (c *Cache[K, V]) Clear() {
 	c.mu.Lock()

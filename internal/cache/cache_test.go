@@ -73,3 +73,25 @@ func TestRevokedCredentialNotRecached(t *testing.T) {
 		t.Fatal("a lookup begun after the Clear was not cached")
 	}
 }
+
+// TestDeleteFunc drops the selected entries, keeps the others, and stops a
+// lookup begun before it from putting its answer back.
+func TestDeleteFunc(t *testing.T) {
+	c := New[string, int](time.Minute, 10)
+	now := time.Now()
+	for i, k := range []string{"a\x00x", "a\x00y", "b\x00x"} {
+		c.Put(c.Generation(), k, i, now, time.Time{})
+	}
+	gen := c.Generation() // a lookup of a/z starts
+	c.DeleteFunc(func(k string) bool { return k[0] == 'a' })
+	if _, ok := c.Get("a\x00x", now); ok {
+		t.Fatal("a selected entry survived")
+	}
+	if v, ok := c.Get("b\x00x", now); !ok || v != 2 {
+		t.Fatalf("an unselected entry = %v, %v", v, ok)
+	}
+	c.Put(gen, "a\x00z", 9, now, time.Time{})
+	if _, ok := c.Get("a\x00z", now); ok {
+		t.Fatal("a lookup begun before DeleteFunc put its answer back")
+	}
+}
