@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cairn-registry/cairn/internal/testenv"
+	"github.com/cairn-registry/cairn/modules/markdown"
 	"github.com/cairn-registry/cairn/modules/metadata"
 	"github.com/cairn-registry/cairn/policies"
 	cairnqueries "github.com/cairn-registry/cairn/queries"
@@ -43,8 +44,10 @@ var scaleWords = []string{"vpc", "eks", "rds", "s3-bucket", "iam-role", "lambda"
 //   - 100,000 modules, one per project, named as scaleWords ($1) says, system
 //     aws/azurerm/google/kubernetes;
 //   - 1,000,000 versions, 1.0.0..1.9.0 per module, each with the metadata of
-//     a real extracted module ($1) whose README names the module, and a blob
-//     key that is never read (the measured endpoints do not open archives);
+//     a real extracted module ($1) whose README names the module, rendered
+//     as publish renders it ($2: the renderer's output for a template README,
+//     with the module's name, system and team put in), and a blob key that
+//     is never read (the measured endpoints do not open archives);
 //     latest_version_id set to 1.9.0;
 //   - 100,000 memberships: group n has users 10(n-1)%10000+1 .. +10, with
 //     access levels cycling through guest..owner, so every user is a member
@@ -73,7 +76,8 @@ FROM (SELECT id, group_id, row_number() OVER (ORDER BY id) - 1 AS i FROM project
 INSERT INTO module_versions (module_id, version, is_prerelease, blob_key, archive_format, sha256, size, metadata, created_at)
 SELECT m.id, '1.' || k || '.0', false, 'modules/seed/' || m.id || '/' || k || '.tar.gz', 'tgz',
        md5(m.id || '/' || k) || md5(k || '/' || m.id), 2048,
-       jsonb_set($1::jsonb, '{root,readme}', to_jsonb('# ' || m.name || E'\n\nManages ' || m.name || ' (' || m.system || ') for team ' || (m.id % 97) || E'.\n')),
+       jsonb_set(jsonb_set($1::jsonb, '{root,readme}', to_jsonb('# ' || m.name || E'\n\nManages ' || m.name || ' (' || m.system || ') for team ' || (m.id % 97) || E'.\n')),
+                 '{root,readme_html}', to_jsonb(replace(replace(replace(replace($2::text, 'MODNAME', m.name), 'modname', m.name), 'SYSNAME', m.system), 'TEAMNO', (m.id % 97)::text))),
        now() - (10 - k) * interval '1 day'
 FROM terraform_modules m CROSS JOIN generate_series(0, 9) k;
 
@@ -147,6 +151,12 @@ func BenchmarkScale100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// READMEs as publish stores them: rendered, with the renderer's version.
+	readmeHTML, err := markdown.Render([]byte("# MODNAME\n\nManages MODNAME (SYSNAME) for team TEAMNO.\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta.ReadmeHTMLVersion = markdown.Version
 	metaJSON, _ := json.Marshal(meta)
 	t0 := time.Now()
 	for _, stmt := range strings.Split(scaleSeed, ";\n") {
@@ -154,9 +164,12 @@ func BenchmarkScale100k(b *testing.B) {
 			continue
 		}
 		var args []any
-		if strings.Contains(stmt, "$1::text[]") {
+		switch {
+		case strings.Contains(stmt, "$1::text[]"):
 			args = append(args, scaleWords)
-		} else if strings.Contains(stmt, "$1") {
+		case strings.Contains(stmt, "$2"):
+			args = append(args, string(metaJSON), string(readmeHTML))
+		case strings.Contains(stmt, "$1"):
 			args = append(args, string(metaJSON))
 		}
 		if _, err := pool.Exec(ctx, stmt, args...); err != nil {
