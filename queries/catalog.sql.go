@@ -561,11 +561,17 @@ FROM module_versions v
 JOIN terraform_modules m ON m.id = v.module_id
 LEFT JOIN module_download_totals t ON t.module_id = v.module_id
 CROSS JOIN LATERAL (
-    SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint AS week,
-           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 30), 0)::bigint AS month,
-           coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 365), 0)::bigint AS year,
-           coalesce(sum(d.count), 0)::bigint AS total
-    FROM module_downloads d JOIN module_versions mv ON mv.id = d.module_version_id
+    -- Per version through the (module_version_id, day) key, as
+    -- ModuleDownloadSummary.
+    SELECT coalesce(sum(w.week), 0)::bigint AS week, coalesce(sum(w.month), 0)::bigint AS month,
+           coalesce(sum(w.year), 0)::bigint AS year, coalesce(sum(w.total), 0)::bigint AS total
+    FROM module_versions mv
+    CROSS JOIN LATERAL (
+        SELECT sum(d.count) FILTER (WHERE d.day > current_date - 7) AS week,
+               sum(d.count) FILTER (WHERE d.day > current_date - 30) AS month,
+               sum(d.count) FILTER (WHERE d.day > current_date - 365) AS year,
+               sum(d.count) AS total
+        FROM module_downloads d WHERE d.module_version_id = mv.id) w
     WHERE $1::boolean AND mv.module_id = v.module_id
 ) s
 WHERE v.id = $2

@@ -96,11 +96,20 @@ SELECT unnest(@version_ids::bigint[]), @day::date, unnest(@counts::bigint[])
 ON CONFLICT (module_version_id, day) DO UPDATE SET count = module_downloads.count + EXCLUDED.count;
 
 -- name: ModuleDownloadSummary :one
-SELECT coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 7), 0)::bigint AS week,
-       coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 30), 0)::bigint AS month,
-       coalesce(sum(d.count) FILTER (WHERE d.day > current_date - 365), 0)::bigint AS year,
-       coalesce(sum(d.count), 0)::bigint AS total
-FROM module_downloads d JOIN module_versions v ON v.id = d.module_version_id
+-- Summed per version through the (module_version_id, day) key: a LATERAL
+-- aggregate cannot be turned into a join, so the plan stays ten index range
+-- scans however stale module_downloads' statistics are (a join planned
+-- from an "empty" table scanned every download row, ~100 ms at 100,000
+-- modules).
+SELECT coalesce(sum(w.week), 0)::bigint AS week, coalesce(sum(w.month), 0)::bigint AS month,
+       coalesce(sum(w.year), 0)::bigint AS year, coalesce(sum(w.total), 0)::bigint AS total
+FROM module_versions v
+CROSS JOIN LATERAL (
+    SELECT sum(d.count) FILTER (WHERE d.day > current_date - 7) AS week,
+           sum(d.count) FILTER (WHERE d.day > current_date - 30) AS month,
+           sum(d.count) FILTER (WHERE d.day > current_date - 365) AS year,
+           sum(d.count) AS total
+    FROM module_downloads d WHERE d.module_version_id = v.id) w
 WHERE v.module_id = @module_id;
 
 -- name: ListProjectModuleVersions :many
