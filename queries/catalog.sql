@@ -53,7 +53,6 @@ FROM terraform_modules m
 JOIN groups ns ON ns.id = m.namespace_id
 JOIN projects p ON p.id = m.project_id
 JOIN groups g ON g.id = p.group_id
-LEFT JOIN module_download_totals t ON t.module_id = m.id
 WHERE m.latest_version_id IS NOT NULL
   AND (m.search @@ cairn_search_query(@q::text) OR m.name LIKE cairn_name_pattern(@q::text))
   AND (cardinality(@namespaces::text[]) = 0 OR m.namespace_key = ANY (@namespaces::text[]))
@@ -62,7 +61,10 @@ ORDER BY m.name = regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g') DESC,
          starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) DESC,
          CASE WHEN starts_with(m.name, regexp_replace(lower(btrim(@q::text)), '\s+', '-', 'g')) THEN 0
               ELSE coalesce(ts_rank(m.search, cairn_search_query(@q::text)), 0) END DESC,
-         coalesce(t.downloads, 0) DESC, m.name, m.namespace_key, m.system, m.id;
+         -- By key per match: a join would be planned from module_download_totals'
+         -- statistics, which lag behind its rows (a scan of every total).
+         coalesce((SELECT t.downloads FROM module_download_totals t WHERE t.module_id = m.id), 0) DESC,
+         m.name, m.namespace_key, m.system, m.id;
 
 -- name: CatalogModulesByID :many
 -- The catalog rows of the given modules, in no particular order.
