@@ -91,6 +91,12 @@ JOIN groups g ON g.path = 'ns' || lpad(((s.i / 10) + 1)::text, 5, '0')
 JOIN users u ON u.username = 'user' || (((s.i / 10) * 10 + s.i % 10) % 10000 + 1);
 `
 
+// scaleModule is the address of seeded module i (0-based): its namespace
+// ns<i/10+1>, name and system as scaleSeed names them.
+func scaleModule(i int) string {
+	return fmt.Sprintf("ns%05d/%s-%d/%s", i/10+1, scaleWords[i%20], i%997, []string{"aws", "azurerm", "google", "kubernetes"}[(i/20)%4])
+}
+
 // BenchmarkScale100k seeds 100,000 modules (see scaleSeed) and measures, at
 // 32 connections: versions and download req/s and p99 against the same
 // endpoints on a one-module registry, search p95 as a member, module page
@@ -266,14 +272,14 @@ func BenchmarkScale100k(b *testing.B) {
 	admin := lines[len(lines)-1]
 	client := benchClient(proc.Client(b))
 
-	// Random modules: module i lives in ns<i/10+1>.
+	// Random modules (scaleModule).
 	module := func(r *rand.Rand) string {
 		i := r.IntN(100000)
-		return fmt.Sprintf("ns%05d/%s-%d/%s", i/10+1, scaleWords[i%20], i%997, []string{"aws", "azurerm", "google", "kubernetes"}[(i/20)%4])
+		return scaleModule(i)
 	}
 	publicModule := func(r *rand.Rand) string { // p0 of each group is public
 		i := r.IntN(10000) * 10
-		return fmt.Sprintf("ns%05d/%s-%d/%s", i/10+1, scaleWords[i%20], i%997, []string{"aws", "azurerm", "google", "kubernetes"}[(i/20)%4])
+		return scaleModule(i)
 	}
 	randomReq := func(token string, path func(*rand.Rand) string) func() *http.Request {
 		r := rand.New(rand.NewPCG(1, 2))
@@ -301,7 +307,7 @@ func BenchmarkScale100k(b *testing.B) {
 				z = rand.NewZipf(r, 1.1, 1, 99999)
 			}
 			i := order[z.Uint64()]
-			return fmt.Sprintf("ns%05d/%s-%d/%s", i/10+1, scaleWords[i%20], i%997, []string{"aws", "azurerm", "google", "kubernetes"}[(i/20)%4])
+			return scaleModule(i)
 		}
 	}
 
@@ -318,14 +324,12 @@ func BenchmarkScale100k(b *testing.B) {
 	download := load(client, conc, dur, randomReq(admin, func(r *rand.Rand) string { return "/v1/modules/" + module(r) + "/1.9.0/download" }), 204)
 	stop()
 	stop = profile("versions-zipf")
-	versionsZipf := load(client, conc, dur, randomReq(admin, func(f func(*rand.Rand) string) func(*rand.Rand) string {
-		return func(r *rand.Rand) string { return "/v1/modules/" + f(r) + "/versions" }
-	}(zipfModule())), 200)
+	zipfVersions := zipfModule()
+	versionsZipf := load(client, conc, dur, randomReq(admin, func(r *rand.Rand) string { return "/v1/modules/" + zipfVersions(r) + "/versions" }), 200)
 	stop()
 	stop = profile("download-zipf")
-	downloadZipf := load(client, conc, dur, randomReq(admin, func(f func(*rand.Rand) string) func(*rand.Rand) string {
-		return func(r *rand.Rand) string { return "/v1/modules/" + f(r) + "/1.9.0/download" }
-	}(zipfModule())), 204)
+	zipfDownloads := zipfModule()
+	downloadZipf := load(client, conc, dur, randomReq(admin, func(r *rand.Rand) string { return "/v1/modules/" + zipfDownloads(r) + "/1.9.0/download" }), 204)
 	stop()
 	stop = profile("search")
 	search := loadP95(client, conc, dur, randomReq(secret, func(r *rand.Rand) string {

@@ -70,7 +70,8 @@ func (s *Service) systemsNamed(ctx context.Context, namespace, name string) ([]s
 	return systems, nil
 }
 
-// ForgetLookups drops cached lookups.
+// ForgetLookups drops every cached lookup, and the rankings and overviews
+// built over them.
 func (s *Service) ForgetLookups() {
 	s.lookups.Clear()
 	s.systems.Clear()

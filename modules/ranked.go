@@ -16,17 +16,18 @@ import (
 // decides on) is computed once and cached per replica; each search filters
 // it with policies.Scope.Readable, pages it, and reads that page's rows.
 //
-// The cache is dropped with the lookups (ForgetLookups: this replica's
-// changes and every cairn_modules notification, which covers modules,
-// versions, projects' visibility and place, and groups) and when this
-// replica writes download counts (the ranking's tie-breaker). Another
+// The cache is dropped whole by any change the lookups are dropped for
+// (ForgetLookups and forgetNamespace: this replica's changes and every
+// cairn_modules notification, which covers modules, versions, projects'
+// visibility and place, and groups) and when this replica writes download
+// counts (the ranking's tie-breaker). Another
 // replica's downloads reorder equal matches within rankedTTL.
 
 const (
 	rankedTTL = 30 * time.Second
 	// maxRankedQueries bounds the cached queries; maxRankedMatches the
 	// matches of one cached query (a query matching more is ranked again
-	// per search). At about 48 bytes a match: 30 MiB at most.
+	// per search). At about 80 bytes a match: 50 MiB at most.
 	maxRankedQueries = 32
 	maxRankedMatches = 20_000
 	// rankedTimeout bounds one ranking, which outlives a search that left.

@@ -31,14 +31,10 @@ func (z *Authorizer) ReadableScope(p *Principal) Scope {
 		}
 		s := Scope{Internal: true}
 		sub := userSubject(p.UserID)
-		doms := z.e.cur.Load().domains.of(sub)
-		seen := map[string]bool{}
-		for _, dom := range doms {
-			if seen[dom] || !z.e.enforce(sub, dom, ReadPackage) {
-				continue
+		for _, dom := range z.e.cur.Load().domains.of(sub) { // each once
+			if z.e.enforce(sub, dom, ReadPackage) {
+				s.add(dom)
 			}
-			seen[dom] = true
-			s.add(dom)
 		}
 		return s
 	case DeployToken:

@@ -22,7 +22,7 @@ const fraction = 0.9
 // is set (the runtime applied it already) or there is no limit. It returns
 // the limit in force (0: none) and where it came from.
 func Apply(root string) (int64, string) {
-	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+	if os.Getenv("GOMEMLIMIT") != "" {
 		return debug.SetMemoryLimit(-1), "GOMEMLIMIT"
 	}
 	limit, ok := cgroupLimit(root)
